@@ -1,0 +1,698 @@
+package app
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	cmtlog "github.com/cometbft/cometbft/libs/log"
+	"github.com/dgraph-io/badger/v4"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/amp-ledger/amp/chain"
+	"github.com/amp-ledger/amp/modules/bank"
+	"github.com/amp-ledger/amp/modules/consortium"
+	"github.com/amp-ledger/amp/modules/module"
+)
+
+// Version is the application's software version, reported by Info.
+const Version = "0.1.0"
+
+// AppVersion is the state-machine protocol version: it changes whenever the
+// same blocks could produce different state.
+const AppVersion uint64 = 1
+
+// Keys the app keeps for itself. Meta keys start with 0x00, which no module
+// prefix does, and are not part of the app hash.
+var (
+	metaHeight  = []byte("\x00meta/height")
+	metaAppHash = []byte("\x00meta/apphash")
+	metaChainID = []byte("\x00meta/chain_id")
+)
+
+// nonceKey holds a signing key's next nonce (8 bytes big-endian). Nonces are
+// state like any other and are part of the app hash.
+func nonceKey(a chain.Address) []byte { return append([]byte("auth/n/"), a[:]...) }
+
+// Options configure an App.
+type Options struct {
+	// Dir is the badger directory of the app state.
+	Dir    string
+	Logger cmtlog.Logger
+	// CheckInvariants runs every module invariant after every block, which
+	// scans the whole state: for tests and the dev chain, not production.
+	CheckInvariants bool
+}
+
+// App is the AMP ledger's ABCI application.
+type App struct {
+	abci.BaseApplication
+
+	log     cmtlog.Logger
+	db      *badger.DB
+	hasher  Hasher
+	sigs    *sigCache
+	invOnce bool
+
+	modules     []module.Module
+	routes      map[string]module.Route
+	authorizers []module.Authorizer
+	bank        *bank.Keeper
+	members     *consortium.Module
+
+	// Committed state, read by CheckTx and Query while a block executes.
+	mu         sync.RWMutex
+	chainID    string
+	lastHeight int64
+	lastHash   []byte
+
+	// The block in progress, touched only by the consensus connection.
+	genesis      *overlay // InitChain's writes, committed with the first block
+	block        *blockState
+	initialHeight int64
+
+	// The mempool's view of nonces: the next nonce of each signer counting
+	// txs CheckTx admitted since the last commit.
+	checkMu sync.Mutex
+	pending map[chain.Address]uint64
+}
+
+type blockState struct {
+	height  int64
+	time    time.Time
+	read    *badger.Txn
+	state   *overlay
+	appHash []byte
+}
+
+// New opens (or creates) the app's state in opts.Dir.
+func New(opts Options) (*App, error) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = cmtlog.NewNopLogger()
+	}
+	db, err := openBadger(opts.Dir, badgerLogger{logger.With("module", "badger")})
+	if err != nil {
+		return nil, err
+	}
+	a := &App{
+		log:     logger,
+		db:      db,
+		hasher:  chainedHasher{},
+		sigs:    newSigCache(1 << 18),
+		invOnce: opts.CheckInvariants,
+		routes:  map[string]module.Route{},
+		pending: map[chain.Address]uint64{},
+	}
+	a.members = consortium.New()
+	a.bank = bank.New(a.members)
+	a.modules = []module.Module{a.members, a.bank}
+	for _, m := range a.modules {
+		if hm, ok := m.(module.HasMsgs); ok {
+			for _, r := range hm.Routes() {
+				if _, dup := a.routes[r.Type]; dup {
+					db.Close()
+					return nil, fmt.Errorf("message type %s routed twice", r.Type)
+				}
+				a.routes[r.Type] = r
+			}
+		}
+	}
+	if err := a.loadMeta(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// Close closes the database.
+func (a *App) Close() error { return a.db.Close() }
+
+func (a *App) loadMeta() error {
+	return a.db.View(func(txn *badger.Txn) error {
+		s := snapshot{txn}
+		if v := s.Get(metaHeight); v != nil {
+			if len(v) != 8 {
+				return fmt.Errorf("corrupt stored height")
+			}
+			a.lastHeight = int64(binary.BigEndian.Uint64(v))
+		}
+		a.lastHash = s.Get(metaAppHash)
+		a.chainID = string(s.Get(metaChainID))
+		return nil
+	})
+}
+
+// LastCommit returns the last committed height and app hash.
+func (a *App) LastCommit() (int64, []byte) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.lastHeight, append([]byte(nil), a.lastHash...)
+}
+
+// Info reports exactly the last committed height and hash, from which
+// CometBFT's handshake replays any blocks the app has not committed.
+func (a *App) Info(context.Context, *abci.InfoRequest) (*abci.InfoResponse, error) {
+	h, hash := a.LastCommit()
+	return &abci.InfoResponse{
+		Data:             "amp-ledger",
+		Version:          Version,
+		AppVersion:       AppVersion,
+		LastBlockHeight:  h,
+		LastBlockAppHash: hash,
+	}, nil
+}
+
+// InitChain loads the genesis app state. Its writes are committed together
+// with the first block, so a crash before that simply repeats InitChain.
+func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.InitChainResponse, error) {
+	read := a.db.NewTransaction(false)
+	defer read.Discard()
+	a.genesis = newOverlay(snapshot{read})
+	ctx := module.NewContext(req.ChainId, req.InitialHeight, req.Time, a.genesis, nil, a.authorizers)
+
+	var state map[string]json.RawMessage
+	if len(req.AppStateBytes) > 0 {
+		if err := json.Unmarshal(req.AppStateBytes, &state); err != nil {
+			return nil, fmt.Errorf("genesis app_state: %w", err)
+		}
+	}
+	known := map[string]bool{}
+	for _, m := range a.modules {
+		known[m.Name()] = true
+		if g, ok := m.(module.HasGenesis); ok {
+			raw, present := state[m.Name()]
+			if !present {
+				raw = json.RawMessage("{}")
+			}
+			if err := g.InitGenesis(ctx, raw); err != nil {
+				return nil, fmt.Errorf("genesis of %s: %w", m.Name(), err)
+			}
+		}
+	}
+	for name := range state {
+		if !known[name] {
+			return nil, fmt.Errorf("genesis app_state has unknown module %q", name)
+		}
+	}
+	vals, err := a.genesisValidators(ctx, req.Validators)
+	if err != nil {
+		return nil, err
+	}
+	hash := a.hasher.AppHash(nil, 0, a.genesis.writes())
+	a.mu.Lock()
+	a.chainID = req.ChainId
+	a.lastHash = hash
+	a.mu.Unlock()
+	a.initialHeight = req.InitialHeight
+	a.genesis.parent = nil // re-parented onto a fresh snapshot per block
+	return &abci.InitChainResponse{AppHash: hash, Validators: vals}, nil
+}
+
+// genesisValidators checks that CometBFT's genesis validators are exactly the
+// consortium's validator members, and returns the consortium's set.
+func (a *App) genesisValidators(ctx *module.Context, given []abci.ValidatorUpdate) ([]abci.ValidatorUpdate, error) {
+	ms, err := a.members.Validators(ctx)
+	if err != nil {
+		return nil, err
+	}
+	want := make([]abci.ValidatorUpdate, 0, len(ms))
+	for _, m := range ms {
+		vu, err := validatorUpdate(m.Validator)
+		if err != nil {
+			return nil, fmt.Errorf("member %s: %w", m.Name, err)
+		}
+		want = append(want, vu)
+	}
+	if len(given) > 0 {
+		if err := sameValidators(given, want); err != nil {
+			return nil, fmt.Errorf("genesis validators differ from the consortium's validator members: %w", err)
+		}
+	}
+	if len(want) == 0 {
+		return nil, errors.New("genesis has no validator member")
+	}
+	return want, nil
+}
+
+func (a *App) nextHeight() int64 {
+	h, _ := a.LastCommit()
+	if h == 0 && a.initialHeight > 1 {
+		return a.initialHeight
+	}
+	return h + 1
+}
+
+// PrepareProposal keeps the mempool's order and drops what ProcessProposal
+// would reject.
+func (a *App) PrepareProposal(_ context.Context, req *abci.PrepareProposalRequest) (*abci.PrepareProposalResponse, error) {
+	out := make([][]byte, 0, len(req.Txs))
+	var size int64
+	for _, tx := range req.Txs {
+		if _, err := chain.DecodeTx(tx); err != nil {
+			continue
+		}
+		if size+int64(len(tx)) > req.MaxTxBytes {
+			break
+		}
+		size += int64(len(tx))
+		out = append(out, tx)
+	}
+	return &abci.PrepareProposalResponse{Txs: out}, nil
+}
+
+// ProcessProposal accepts any block whose txs all decode: execution failures
+// are results, not grounds to reject a block.
+func (a *App) ProcessProposal(_ context.Context, req *abci.ProcessProposalRequest) (*abci.ProcessProposalResponse, error) {
+	for _, tx := range req.Txs {
+		if _, err := chain.DecodeTx(tx); err != nil {
+			return &abci.ProcessProposalResponse{Status: abci.PROCESS_PROPOSAL_STATUS_REJECT}, nil
+		}
+	}
+	return &abci.ProcessProposalResponse{Status: abci.PROCESS_PROPOSAL_STATUS_ACCEPT}, nil
+}
+
+// checkedTx is a tx after decoding and signature verification.
+type checkedTx struct {
+	tx   *chain.Tx
+	msgs []proto.Message
+	err  error
+}
+
+// prepareTxs decodes every tx of a block and verifies the signatures not yet
+// in the cache, spread over all cores.
+func (a *App) prepareTxs(raw [][]byte) []checkedTx {
+	out := make([]checkedTx, len(raw))
+	workers := runtime.GOMAXPROCS(0)
+	if workers > len(raw) {
+		workers = len(raw)
+	}
+	var wg sync.WaitGroup
+	next := make(chan int, len(raw))
+	for i := range raw {
+		next <- i
+	}
+	close(next)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				out[i] = a.checkStateless(raw[i])
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// checkStateless does every check that needs no state: decoding, sizes,
+// chain id, signatures (through the cache) and each message's validation.
+func (a *App) checkStateless(raw []byte) checkedTx {
+	tx, err := chain.DecodeTx(raw)
+	if err != nil {
+		return checkedTx{err: err}
+	}
+	a.mu.RLock()
+	chainID := a.chainID
+	a.mu.RUnlock()
+	if tx.Body.ChainId != chainID {
+		return checkedTx{tx: tx, err: chain.Wrapf(chain.ErrWrongChainID, "tx is for chain %q, this is %q", tx.Body.ChainId, chainID)}
+	}
+	if !a.sigs.has(tx.Hash) {
+		if err := tx.VerifySignatures(); err != nil {
+			return checkedTx{tx: tx, err: err}
+		}
+		a.sigs.add(tx.Hash)
+	}
+	msgs := make([]proto.Message, len(tx.Body.Msgs))
+	for i, m := range tx.Body.Msgs {
+		r, ok := a.routes[m.Type]
+		if !ok {
+			return checkedTx{tx: tx, err: chain.Wrapf(chain.ErrUnknownMsg, "message %d has unknown type %q", i, m.Type)}
+		}
+		if msgs[i], err = r.Decode(m.Value); err != nil {
+			return checkedTx{tx: tx, err: fmt.Errorf("message %d: %w", i, err)}
+		}
+	}
+	return checkedTx{tx: tx, msgs: msgs}
+}
+
+// CheckTx admits a tx to the mempool: stateless checks, then the nonce
+// against the mempool's own view so that a signer can queue several txs.
+func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (resp *abci.CheckTxResponse, _ error) {
+	defer func() {
+		if r := recover(); r != nil {
+			resp = checkTxError(chain.Wrapf(chain.ErrInternal, "check panicked: %v", r))
+		}
+	}()
+	c := a.checkStateless(req.Tx)
+	if c.err != nil {
+		return checkTxError(c.err), nil
+	}
+	next := a.nextHeight()
+	if t := c.tx.Body.TimeoutHeight; t != 0 && uint64(next) > t {
+		return checkTxError(chain.Wrapf(chain.ErrTxTimeout, "timeout height %d, next block is %d", t, next)), nil
+	}
+	signer := c.tx.Signer().Address()
+	a.checkMu.Lock()
+	defer a.checkMu.Unlock()
+	want, ok := a.pending[signer]
+	if !ok {
+		want = a.committedNonce(signer)
+	}
+	if err := checkNonce(c.tx.Body.Nonce, want); err != nil {
+		return checkTxError(err), nil
+	}
+	a.pending[signer] = want + 1
+	return &abci.CheckTxResponse{Code: 0, GasWanted: 1}, nil
+}
+
+func checkNonce(got, want uint64) error {
+	switch {
+	case got < want:
+		return chain.Wrapf(chain.ErrNonceTooLow, "nonce %d already used, next is %d", got, want)
+	case got > want:
+		return chain.Wrapf(chain.ErrNonceTooHigh, "nonce %d skips ahead, next is %d", got, want)
+	}
+	return nil
+}
+
+func (a *App) committedNonce(addr chain.Address) uint64 {
+	var n uint64
+	_ = a.db.View(func(txn *badger.Txn) error {
+		n = decodeNonce(snapshot{txn}.Get(nonceKey(addr)))
+		return nil
+	})
+	return n
+}
+
+func decodeNonce(v []byte) uint64 {
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+func checkTxError(err error) *abci.CheckTxResponse {
+	e := chain.CodeOf(err)
+	return &abci.CheckTxResponse{Code: e.Code, Info: e.Reason, Log: err.Error(), Codespace: "amp"}
+}
+
+func execTxError(err error) *abci.ExecTxResult {
+	e := chain.CodeOf(err)
+	return &abci.ExecTxResult{Code: e.Code, Info: e.Reason, Log: err.Error(), Codespace: "amp"}
+}
+
+// FinalizeBlock executes a decided block. A bad tx is a non-zero result,
+// never an error: an error here halts the node, which is right only for a
+// failing disk.
+func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (resp *abci.FinalizeBlockResponse, err error) {
+	if want := a.nextHeight(); req.Height != want {
+		return nil, fmt.Errorf("finalize height %d, expected %d", req.Height, want)
+	}
+	if a.block != nil {
+		a.block.read.Discard()
+	}
+	read := a.db.NewTransaction(false)
+	var parent module.Store = snapshot{read}
+	if a.genesis != nil {
+		a.genesis.parent = parent
+		parent = a.genesis
+	}
+	b := &blockState{height: req.Height, time: req.Time, read: read, state: newOverlay(parent)}
+	a.block = b
+	defer func() {
+		if r := recover(); r != nil {
+			if f, ok := r.(storageFault); ok {
+				err = f
+				return
+			}
+			panic(r)
+		}
+	}()
+
+	checked := a.prepareTxs(req.Txs)
+	results := make([]*abci.ExecTxResult, len(req.Txs))
+	for i := range checked {
+		results[i] = a.deliver(b, &checked[i])
+	}
+	events, err := a.endBlock(b)
+	if err != nil {
+		return nil, err
+	}
+	_, prev := a.LastCommit()
+	b.appHash = a.hasher.AppHash(prev, b.height, b.state.writes())
+	return &abci.FinalizeBlockResponse{TxResults: results, AppHash: b.appHash, Events: events}, nil
+}
+
+// deliver applies one tx atomically: the nonce advances whenever the tx is
+// valid as a tx (so it cannot be replayed), and the messages' writes are
+// kept only if every message succeeds.
+func (a *App) deliver(b *blockState, c *checkedTx) (res *abci.ExecTxResult) {
+	if c.err != nil {
+		return execTxError(c.err)
+	}
+	tx := c.tx
+	if t := tx.Body.TimeoutHeight; t != 0 && uint64(b.height) > t {
+		return execTxError(chain.Wrapf(chain.ErrTxTimeout, "timeout height %d, block is %d", t, b.height))
+	}
+	signer := tx.Signer().Address()
+	nk := nonceKey(signer)
+	if err := checkNonce(tx.Body.Nonce, decodeNonce(b.state.Get(nk))); err != nil {
+		return execTxError(err)
+	}
+	b.state.Set(nk, binary.BigEndian.AppendUint64(nil, tx.Body.Nonce+1))
+
+	cache := newOverlay(b.state)
+	ctx := module.NewContext(tx.Body.ChainId, b.height, b.time, cache, tx.Signers, a.authorizers)
+	defer func() {
+		// A panic in a handler is a bug, but one every node hits the same
+		// way: fail the tx deterministically, keep the chain alive.
+		if r := recover(); r != nil {
+			if _, ok := r.(storageFault); ok {
+				panic(r)
+			}
+			a.log.Error("handler panicked", "tx", fmt.Sprintf("%X", tx.Hash), "panic", r)
+			res = execTxError(chain.Wrapf(chain.ErrInternal, "handler panicked"))
+		}
+	}()
+	for i, m := range c.msgs {
+		if err := a.routes[tx.Body.Msgs[i].Type].Handle(ctx, m); err != nil {
+			if len(c.msgs) > 1 {
+				err = fmt.Errorf("message %d: %w", i, err)
+			}
+			return execTxError(err)
+		}
+	}
+	cache.flushTo(b.state)
+	events := []abci.Event{{Type: "tx", Attributes: []abci.EventAttribute{
+		{Key: "signer", Value: signer.String(), Index: true},
+		{Key: "nonce", Value: fmt.Sprint(tx.Body.Nonce), Index: false},
+	}}}
+	return &abci.ExecTxResult{Code: 0, Events: append(events, toABCIEvents(ctx.Events())...)}
+}
+
+func (a *App) endBlock(b *blockState) ([]abci.Event, error) {
+	ctx := module.NewContext(a.chainIDNow(), b.height, b.time, b.state, nil, a.authorizers)
+	for _, m := range a.modules {
+		if eb, ok := m.(module.HasEndBlock); ok {
+			if err := eb.EndBlock(ctx); err != nil {
+				return nil, fmt.Errorf("end block of %s: %w", m.Name(), err)
+			}
+		}
+	}
+	if a.invOnce {
+		if err := a.checkInvariants(ctx); err != nil {
+			return nil, fmt.Errorf("invariant broken at height %d: %w", b.height, err)
+		}
+	}
+	return toABCIEvents(ctx.Events()), nil
+}
+
+func (a *App) chainIDNow() string {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.chainID
+}
+
+func toABCIEvents(evs []module.Event) []abci.Event {
+	out := make([]abci.Event, len(evs))
+	for i, e := range evs {
+		attrs := make([]abci.EventAttribute, len(e.Attrs))
+		for j, at := range e.Attrs {
+			attrs[j] = abci.EventAttribute{Key: at.Key, Value: at.Value, Index: true}
+		}
+		out[i] = abci.Event{Type: e.Type, Attributes: attrs}
+	}
+	return out
+}
+
+// Commit writes the block's state, height and app hash in one badger
+// transaction, then resets the mempool's nonce view: CometBFT rechecks the
+// remaining mempool txs in order right after, rebuilding it.
+func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse, error) {
+	b := a.block
+	if b == nil {
+		return nil, errors.New("commit without a finalized block")
+	}
+	txn := a.db.NewTransaction(true)
+	defer txn.Discard()
+	var ws []write
+	if a.genesis != nil {
+		ws = a.genesis.writes()
+	}
+	ws = append(ws, b.state.writes()...)
+	for _, w := range ws {
+		var err error
+		if w.Value == nil {
+			err = txn.Delete(w.Key)
+		} else {
+			err = txn.Set(w.Key, w.Value)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("commit height %d: %w", b.height, err)
+		}
+	}
+	if err := txn.Set(metaHeight, binary.BigEndian.AppendUint64(nil, uint64(b.height))); err != nil {
+		return nil, err
+	}
+	if err := txn.Set(metaAppHash, b.appHash); err != nil {
+		return nil, err
+	}
+	if err := txn.Set(metaChainID, []byte(a.chainIDNow())); err != nil {
+		return nil, err
+	}
+	if err := txn.Commit(); err != nil {
+		return nil, fmt.Errorf("commit height %d: %w", b.height, err)
+	}
+	b.read.Discard()
+	a.block, a.genesis = nil, nil
+
+	a.mu.Lock()
+	a.lastHeight, a.lastHash = b.height, b.appHash
+	a.mu.Unlock()
+	a.checkMu.Lock()
+	a.pending = map[chain.Address]uint64{}
+	a.checkMu.Unlock()
+	return &abci.CommitResponse{}, nil
+}
+
+// CheckInvariants runs every module's invariants over the committed state.
+func (a *App) CheckInvariants() error {
+	txn := a.db.NewTransaction(false)
+	defer txn.Discard()
+	h, _ := a.LastCommit()
+	return a.checkInvariants(module.NewContext(a.chainIDNow(), h, time.Time{}, snapshot{txn}, nil, a.authorizers))
+}
+
+func (a *App) checkInvariants(ctx *module.Context) error {
+	for _, m := range a.modules {
+		if hi, ok := m.(module.HasInvariants); ok {
+			for _, inv := range hi.Invariants() {
+				if err := inv.Check(ctx); err != nil {
+					return fmt.Errorf("%s: %w", inv.Name, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Query answers /<module>/<path…> from the committed state, as JSON, and
+// the app's own paths under /app/. Only the latest height is served.
+func (a *App) Query(_ context.Context, req *abci.QueryRequest) (resp *abci.QueryResponse, _ error) {
+	h, _ := a.LastCommit()
+	defer func() {
+		if r := recover(); r != nil {
+			resp = queryError(chain.Wrapf(chain.ErrInternal, "query panicked: %v", r), h)
+		}
+	}()
+	if req.Height != 0 && req.Height != h {
+		return queryError(chain.Wrapf(chain.ErrInvalidRequest, "only the latest height (%d) is served", h), h), nil
+	}
+	parts := strings.Split(strings.Trim(req.Path, "/"), "/")
+	v, err := a.query(parts, h)
+	if err != nil {
+		return queryError(err, h), nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return queryError(chain.Wrapf(chain.ErrInternal, "encode answer: %v", err), h), nil
+	}
+	return &abci.QueryResponse{Code: 0, Value: b, Height: h, Key: []byte(req.Path)}, nil
+}
+
+func (a *App) query(parts []string, h int64) (any, error) {
+	if parts[0] == "app" {
+		return a.queryApp(parts[1:])
+	}
+	for _, m := range a.modules {
+		if m.Name() != parts[0] {
+			continue
+		}
+		q, ok := m.(module.HasQueries)
+		if !ok {
+			break
+		}
+		txn := a.db.NewTransaction(false)
+		defer txn.Discard()
+		return q.Query(module.NewContext(a.chainIDNow(), h, time.Time{}, snapshot{txn}, nil, a.authorizers), parts[1:])
+	}
+	return nil, chain.Wrapf(chain.ErrNotFound, "no query path /%s", strings.Join(parts, "/"))
+}
+
+// NonceView is the answer to /app/nonce/<address>.
+type NonceView struct {
+	Address chain.Address `json:"address"`
+	Nonce   uint64        `json:"nonce"`
+}
+
+// ErrorView is one entry of /app/errors.
+type ErrorView struct {
+	Code   uint32 `json:"code"`
+	Reason string `json:"reason"`
+	Doc    string `json:"doc"`
+}
+
+func (a *App) queryApp(parts []string) (any, error) {
+	switch {
+	case len(parts) == 2 && parts[0] == "nonce":
+		addr, err := chain.ParseAddress(parts[1])
+		if err != nil {
+			return nil, err
+		}
+		a.checkMu.Lock()
+		n, ok := a.pending[addr]
+		a.checkMu.Unlock()
+		if !ok {
+			n = a.committedNonce(addr)
+		}
+		return NonceView{Address: addr, Nonce: n}, nil
+	case len(parts) == 1 && parts[0] == "errors":
+		var out []ErrorView
+		for _, e := range chain.Errors() {
+			out = append(out, ErrorView{Code: e.Code, Reason: e.Reason, Doc: e.Doc})
+		}
+		return out, nil
+	}
+	return nil, chain.Wrapf(chain.ErrNotFound, "no query path /app/%s", strings.Join(parts, "/"))
+}
+
+func queryError(err error, h int64) *abci.QueryResponse {
+	e := chain.CodeOf(err)
+	return &abci.QueryResponse{Code: e.Code, Info: e.Reason, Log: err.Error(), Codespace: "amp", Height: h}
+}
+
+// sortValidators orders updates by key for comparisons.
+func sortValidators(v []abci.ValidatorUpdate) {
+	sort.Slice(v, func(i, j int) bool { return string(v[i].PubKeyBytes) < string(v[j].PubKeyBytes) })
+}

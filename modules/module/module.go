@@ -1,0 +1,94 @@
+package module
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/amp-ledger/amp/chain"
+)
+
+// Module is a domain of the ledger. Beyond a name it implements whichever of
+// HasMsgs, HasGenesis, HasQueries, HasEndBlock and HasInvariants it needs.
+type Module interface {
+	// Name is the module's key prefix in the store and its query path.
+	Name() string
+}
+
+// HasMsgs is a module that handles tx messages.
+type HasMsgs interface {
+	Routes() []Route
+}
+
+// HasGenesis is a module with state in the genesis file's app_state under
+// its name.
+type HasGenesis interface {
+	InitGenesis(ctx *Context, raw json.RawMessage) error
+}
+
+// HasQueries is a module that answers ABCI queries at /<name>/<path>. The
+// answer is encoded as JSON.
+type HasQueries interface {
+	Query(ctx *Context, path []string) (any, error)
+}
+
+// HasEndBlock is a module with work at the end of every block; its cost
+// must follow what happened in the block, not the size of the state.
+type HasEndBlock interface {
+	EndBlock(ctx *Context) error
+}
+
+// Invariant checks one property that must hold after every block.
+type Invariant struct {
+	Name  string
+	Check func(ctx *Context) error
+}
+
+// HasInvariants is a module that states its invariants.
+type HasInvariants interface {
+	Invariants() []Invariant
+}
+
+// Route binds a message type to its stateless validation and its handler.
+type Route struct {
+	Type     string
+	decode   func([]byte) (proto.Message, error)
+	validate func(proto.Message) error
+	handle   func(*Context, proto.Message) error
+}
+
+// NewRoute makes a typed route. validate must check everything that needs no
+// state (formats, ranges); it runs in CheckTx. handle runs in FinalizeBlock
+// and may fail with a chain.Error; its writes are discarded if it does.
+func NewRoute[T proto.Message](validate func(T) error, handle func(*Context, T) error) Route {
+	var zero T
+	mt := zero.ProtoReflect().Type()
+	return Route{
+		Type: string(mt.Descriptor().FullName()),
+		decode: func(b []byte) (proto.Message, error) {
+			m := mt.New().Interface()
+			if err := chain.UnmarshalCanonical(b, m); err != nil {
+				return nil, err
+			}
+			return m, nil
+		},
+		validate: func(m proto.Message) error { return validate(m.(T)) },
+		handle:   func(ctx *Context, m proto.Message) error { return handle(ctx, m.(T)) },
+	}
+}
+
+// Decode decodes and validates a message of the route's type.
+func (r Route) Decode(b []byte) (proto.Message, error) {
+	m, err := r.decode(b)
+	if err != nil {
+		return nil, chain.Wrapf(chain.ErrMsgDecode, "%s: %v", r.Type, err)
+	}
+	if err := r.validate(m); err != nil {
+		return nil, fmt.Errorf("%s: %w", r.Type, err)
+	}
+	return m, nil
+}
+
+// Handle runs the handler.
+func (r Route) Handle(ctx *Context, m proto.Message) error { return r.handle(ctx, m) }
