@@ -13,6 +13,7 @@ import (
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/cometbft/cometbft/crypto/ed25519"
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 	"github.com/dgraph-io/badger/v4"
 	"google.golang.org/protobuf/proto"
@@ -21,6 +22,7 @@ import (
 	"github.com/amp-ledger/amp/modules/bank"
 	"github.com/amp-ledger/amp/modules/consortium"
 	"github.com/amp-ledger/amp/modules/module"
+	"github.com/amp-ledger/amp/modules/params"
 )
 
 // Version is the application's software version, reported by Info.
@@ -67,12 +69,17 @@ type App struct {
 	authorizers []module.Authorizer
 	bank        *bank.Keeper
 	members     *consortium.Module
+	params      *params.Keeper
 
 	// Committed state, read by CheckTx and Query while a block executes.
 	mu         sync.RWMutex
 	chainID    string
 	lastHeight int64
 	lastHash   []byte
+
+	// Node IDs of the genesis members: the peer filter's answer while no
+	// block is committed yet (a fresh or wiped node must reach them to sync).
+	genesisPeers map[string]bool
 
 	// The block in progress, touched only by the consensus connection.
 	genesis      *overlay // InitChain's writes, committed with the first block
@@ -112,9 +119,10 @@ func New(opts Options) (*App, error) {
 		routes:  map[string]module.Route{},
 		pending: map[chain.Address]uint64{},
 	}
-	a.members = consortium.New()
+	a.params = params.New()
+	a.members = consortium.New(a.params)
 	a.bank = bank.New(a.members)
-	a.modules = []module.Module{a.members, a.bank}
+	a.modules = []module.Module{a.params, a.members, a.bank}
 	for _, m := range a.modules {
 		if hm, ok := m.(module.HasMsgs); ok {
 			for _, r := range hm.Routes() {
@@ -208,9 +216,20 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 		return nil, err
 	}
 	hash := a.hasher.AppHash(nil, 0, a.genesis.writes())
+	members, err := a.members.Members(ctx)
+	if err != nil {
+		return nil, err
+	}
+	peers := map[string]bool{}
+	for _, m := range members {
+		if m.NodeID != "" {
+			peers[m.NodeID] = true
+		}
+	}
 	a.mu.Lock()
 	a.chainID = req.ChainId
 	a.lastHash = hash
+	a.genesisPeers = peers
 	a.mu.Unlock()
 	a.initialHeight = req.InitialHeight
 	a.genesis.parent = nil // re-parented onto a fresh snapshot per block
@@ -445,13 +464,13 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 	for i := range checked {
 		results[i] = a.deliver(b, &checked[i])
 	}
-	events, err := a.endBlock(b)
+	events, updates, err := a.endBlock(b)
 	if err != nil {
 		return nil, err
 	}
 	_, prev := a.LastCommit()
 	b.appHash = a.hasher.AppHash(prev, b.height, b.state.writes())
-	return &abci.FinalizeBlockResponse{TxResults: results, AppHash: b.appHash, Events: events}, nil
+	return &abci.FinalizeBlockResponse{TxResults: results, AppHash: b.appHash, Events: events, ValidatorUpdates: updates}, nil
 }
 
 // deliver applies one tx atomically: the nonce advances whenever the tx is
@@ -501,21 +520,36 @@ func (a *App) deliver(b *blockState, c *checkedTx) (res *abci.ExecTxResult) {
 	return &abci.ExecTxResult{Code: 0, Events: append(events, toABCIEvents(ctx.Events())...)}
 }
 
-func (a *App) endBlock(b *blockState) ([]abci.Event, error) {
+// endBlock runs each module's end-of-block work and collects validator
+// updates. An error here is a bug that every node hits alike, so halting is
+// the only safe answer.
+func (a *App) endBlock(b *blockState) ([]abci.Event, []abci.ValidatorUpdate, error) {
 	ctx := module.NewContext(a.chainIDNow(), b.height, b.time, b.state, nil, a.authorizers)
 	for _, m := range a.modules {
 		if eb, ok := m.(module.HasEndBlock); ok {
 			if err := eb.EndBlock(ctx); err != nil {
-				return nil, fmt.Errorf("end block of %s: %w", m.Name(), err)
+				return nil, nil, fmt.Errorf("end block of %s: %w", m.Name(), err)
+			}
+		}
+	}
+	var updates []abci.ValidatorUpdate
+	for _, m := range a.modules {
+		if vm, ok := m.(module.HasValidatorUpdates); ok {
+			vus, err := vm.ValidatorUpdates(ctx)
+			if err != nil {
+				return nil, nil, fmt.Errorf("validator updates of %s: %w", m.Name(), err)
+			}
+			for _, v := range vus {
+				updates = append(updates, abci.ValidatorUpdate{Power: v.Power, PubKeyType: ed25519.KeyType, PubKeyBytes: v.PubKey})
 			}
 		}
 	}
 	if a.invOnce {
 		if err := a.checkInvariants(ctx); err != nil {
-			return nil, fmt.Errorf("invariant broken at height %d: %w", b.height, err)
+			return nil, nil, fmt.Errorf("invariant broken at height %d: %w", b.height, err)
 		}
 	}
-	return toABCIEvents(ctx.Events()), nil
+	return toABCIEvents(ctx.Events()), updates, nil
 }
 
 func (a *App) chainIDNow() string {
@@ -632,8 +666,11 @@ func (a *App) Query(_ context.Context, req *abci.QueryRequest) (resp *abci.Query
 }
 
 func (a *App) query(parts []string, h int64) (any, error) {
-	if parts[0] == "app" {
+	switch parts[0] {
+	case "app":
 		return a.queryApp(parts[1:])
+	case "p2p":
+		return a.filterPeer(parts[1:], h)
 	}
 	for _, m := range a.modules {
 		if m.Name() != parts[0] {
@@ -685,6 +722,39 @@ func (a *App) queryApp(parts []string) (any, error) {
 		return out, nil
 	}
 	return nil, chain.Wrapf(chain.ErrNotFound, "no query path /app/%s", strings.Join(parts, "/"))
+}
+
+// ErrPeerRejected answers CometBFT's peer filter for a node that is not a
+// member's.
+var ErrPeerRejected = chain.RegisterError(22, "peer_rejected", "the node ID does not belong to a consortium member")
+
+// filterPeer answers CometBFT's peer filter (filter_peers = true):
+// /p2p/filter/id/<node id> is accepted only for members' nodes, as of the
+// last committed block (the genesis members before the first). Addresses are
+// not filtered: identity is what membership grants.
+func (a *App) filterPeer(parts []string, h int64) (any, error) {
+	if len(parts) == 3 && parts[0] == "filter" && parts[1] == "addr" {
+		return true, nil
+	}
+	if len(parts) != 3 || parts[0] != "filter" || parts[1] != "id" {
+		return nil, chain.Wrapf(chain.ErrNotFound, "no query path /p2p/%s", strings.Join(parts, "/"))
+	}
+	id := strings.ToLower(parts[2])
+	if h == 0 {
+		a.mu.RLock()
+		ok := a.genesisPeers[id]
+		a.mu.RUnlock()
+		if ok {
+			return true, nil
+		}
+		return nil, chain.Wrapf(ErrPeerRejected, "node %s is not a genesis member's", id)
+	}
+	txn := a.db.NewTransaction(false)
+	defer txn.Discard()
+	if a.members.AllowsPeer(module.NewContext(a.chainIDNow(), h, time.Time{}, snapshot{txn}, nil, a.authorizers), id) {
+		return true, nil
+	}
+	return nil, chain.Wrapf(ErrPeerRejected, "node %s is not a member's", id)
 }
 
 func queryError(err error, h int64) *abci.QueryResponse {

@@ -112,4 +112,5 @@ var (
 	ErrNotFound         = RegisterError(18, "not_found", "the queried object does not exist")
 	ErrInvalidRequest   = RegisterError(19, "invalid_request", "a field of the message or query is invalid")
 	ErrDuplicateSigner  = RegisterError(20, "duplicate_signature", "the same key signs the tx twice")
+	ErrSignerMismatch   = RegisterError(21, "signer_mismatch", "the signatures are not by the signers the body names, in that order")
 )

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/big"
 
+	"github.com/oasisprotocol/curve25519-voi/curve"
 	"github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 
 	"github.com/amp-ledger/amp/chain/pb"
@@ -56,7 +57,8 @@ const (
 var zip215 = &ed25519.Options{Verify: ed25519.VerifyOptionsZIP_215}
 
 // PubKey is a public key of a known type. Construct it with NewPubKey,
-// which validates it; the zero value is invalid.
+// which validates it (and parses a P-256 point once); the zero value is
+// invalid.
 type PubKey struct {
 	Type  KeyType
 	Bytes []byte
@@ -69,6 +71,18 @@ func NewPubKey(t KeyType, b []byte) (PubKey, error) {
 	case KeyEd25519:
 		if len(b) != ed25519PubLen {
 			return PubKey{}, Wrapf(ErrInvalidPubKey, "ed25519 key has %d bytes, want %d", len(b), ed25519PubLen)
+		}
+		// Under ZIP-215 anyone can forge signatures for a small-order key
+		// (the identity with R = identity, S = 0 verifies every message),
+		// so such keys, and encodings that are not points, are refused.
+		var y curve.CompressedEdwardsY
+		copy(y[:], b)
+		var p curve.EdwardsPoint
+		if _, err := p.SetCompressedY(&y); err != nil {
+			return PubKey{}, Wrapf(ErrInvalidPubKey, "ed25519 key is not a curve point")
+		}
+		if p.IsSmallOrder() {
+			return PubKey{}, Wrapf(ErrInvalidPubKey, "ed25519 key is a small-order point")
 		}
 		return PubKey{Type: t, Bytes: append([]byte(nil), b...)}, nil
 	case KeyP256:
@@ -125,8 +139,15 @@ func (k PubKey) Verify(msg, sig []byte) bool {
 		}
 		return ed25519.VerifyWithOptions(ed25519.PublicKey(k.Bytes), msg, sig, zip215)
 	case KeyP256:
-		if k.p256 == nil || len(sig) != p256SigLen {
+		if len(sig) != p256SigLen {
 			return false
+		}
+		if k.p256 == nil { // built as a literal rather than by NewPubKey
+			parsed, err := NewPubKey(KeyP256, k.Bytes)
+			if err != nil {
+				return false
+			}
+			k = parsed
 		}
 		r := new(big.Int).SetBytes(sig[:32])
 		s := new(big.Int).SetBytes(sig[32:])

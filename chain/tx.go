@@ -115,6 +115,9 @@ func DecodeTx(raw []byte) (*Tx, error) {
 	if body.ChainId == "" || len(body.ChainId) > MaxChainIDLen {
 		return nil, Wrapf(ErrWrongChainID, "chain id must have 1 to %d bytes", MaxChainIDLen)
 	}
+	if len(body.Signers) != len(env.Signatures) {
+		return nil, Wrapf(ErrSignerMismatch, "body names %d signers, tx carries %d signatures", len(body.Signers), len(env.Signatures))
+	}
 	t := &Tx{Hash: TxHash(raw), Body: &body, BodyBytes: env.Body}
 	t.Signers = make([]PubKey, len(env.Signatures))
 	t.Sigs = make([][]byte, len(env.Signatures))
@@ -122,6 +125,9 @@ func DecodeTx(raw []byte) (*Tx, error) {
 		k, err := PubKeyFromProto(s.PubKey)
 		if err != nil {
 			return nil, fmt.Errorf("signature %d: %w", i, err)
+		}
+		if a := k.Address(); !bytes.Equal(a[:], body.Signers[i]) {
+			return nil, Wrapf(ErrSignerMismatch, "signature %d is by %s, the body names %x", i, a, body.Signers[i])
 		}
 		for j := 0; j < i; j++ {
 			if t.Signers[j].Equal(k) {
@@ -155,6 +161,10 @@ type TxOptions struct {
 // to make txs.
 func BuildTx(chainID string, nonce uint64, opts TxOptions, msgs []proto.Message, signers ...PrivKey) ([]byte, error) {
 	body := &pb.TxBody{ChainId: chainID, Nonce: nonce, TimeoutHeight: opts.TimeoutHeight, Memo: opts.Memo}
+	for _, s := range signers {
+		a := s.PubKey().Address()
+		body.Signers = append(body.Signers, a[:])
+	}
 	for _, m := range msgs {
 		v, err := Marshal(m)
 		if err != nil {
@@ -169,7 +179,8 @@ func BuildTx(chainID string, nonce uint64, opts TxOptions, msgs []proto.Message,
 	return SignTxBody(bodyBytes, signers...)
 }
 
-// SignTxBody signs canonical body bytes and returns the encoded tx.
+// SignTxBody signs canonical body bytes and returns the encoded tx. The
+// signers must be those the body names, in its order.
 func SignTxBody(bodyBytes []byte, signers ...PrivKey) ([]byte, error) {
 	if len(signers) == 0 {
 		return nil, fmt.Errorf("a tx needs at least one signer")

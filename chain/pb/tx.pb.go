@@ -251,8 +251,13 @@ type TxBody struct {
 	// included.
 	TimeoutHeight uint64 `protobuf:"varint,3,opt,name=timeout_height,json=timeoutHeight,proto3" json:"timeout_height,omitempty"`
 	// msgs apply in order, atomically: all or none.
-	Msgs          []*Msg `protobuf:"bytes,4,rep,name=msgs,proto3" json:"msgs,omitempty"`
-	Memo          string `protobuf:"bytes,5,opt,name=memo,proto3" json:"memo,omitempty"`
+	Msgs []*Msg `protobuf:"bytes,4,rep,name=msgs,proto3" json:"msgs,omitempty"`
+	Memo string `protobuf:"bytes,5,opt,name=memo,proto3" json:"memo,omitempty"`
+	// signers are the 20-byte addresses of the keys that sign, in the order of
+	// Tx.signatures. Binding them into the signed body stops a relay from
+	// reordering signatures (which would make a co-signer the tx signer and
+	// replay the tx under its nonce) or adding signatures of its own.
+	Signers       [][]byte `protobuf:"bytes,6,rep,name=signers,proto3" json:"signers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -320,6 +325,13 @@ func (x *TxBody) GetMemo() string {
 		return x.Memo
 	}
 	return ""
+}
+
+func (x *TxBody) GetSigners() [][]byte {
+	if x != nil {
+		return x.Signers
+	}
+	return nil
 }
 
 // Msg is one typed message: type is the proto full name of the message
@@ -391,13 +403,14 @@ const file_amp_tx_v1_tx_proto_rawDesc = "" +
 	"\x03key\x18\x02 \x01(\fR\x03key\"I\n" +
 	"\tSignature\x12*\n" +
 	"\apub_key\x18\x01 \x01(\v2\x11.amp.tx.v1.PubKeyR\x06pubKey\x12\x10\n" +
-	"\x03sig\x18\x02 \x01(\fR\x03sig\"\x98\x01\n" +
+	"\x03sig\x18\x02 \x01(\fR\x03sig\"\xb2\x01\n" +
 	"\x06TxBody\x12\x19\n" +
 	"\bchain_id\x18\x01 \x01(\tR\achainId\x12\x14\n" +
 	"\x05nonce\x18\x02 \x01(\x04R\x05nonce\x12%\n" +
 	"\x0etimeout_height\x18\x03 \x01(\x04R\rtimeoutHeight\x12\"\n" +
 	"\x04msgs\x18\x04 \x03(\v2\x0e.amp.tx.v1.MsgR\x04msgs\x12\x12\n" +
-	"\x04memo\x18\x05 \x01(\tR\x04memo\"/\n" +
+	"\x04memo\x18\x05 \x01(\tR\x04memo\x12\x18\n" +
+	"\asigners\x18\x06 \x03(\fR\asigners\"/\n" +
 	"\x03Msg\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\fR\x05value*L\n" +

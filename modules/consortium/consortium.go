@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/amp-ledger/amp/chain"
 	"github.com/amp-ledger/amp/modules/module"
+	"github.com/amp-ledger/amp/modules/params"
 )
 
 // Name is the module's store prefix and query path.
@@ -47,6 +49,9 @@ type Member struct {
 	Address   chain.Address `json:"address"`
 	Roles     []string      `json:"roles"`
 	Validator *Validator    `json:"validator,omitempty"`
+	// NodeID is the member's CometBFT node ID (40 lower-case hex
+	// characters); only members' nodes are accepted as peers.
+	NodeID string `json:"node_id,omitempty"`
 }
 
 // HasRole reports whether the member holds role.
@@ -65,10 +70,16 @@ type Genesis struct {
 }
 
 // Module is the consortium module.
-type Module struct{}
+type Module struct {
+	params *params.Keeper
+}
 
-// New returns the module.
-func New() *Module { return &Module{} }
+// New returns the module. Its governance parameters are declared in ps,
+// whose values passed proposals may change.
+func New(ps *params.Keeper) *Module {
+	declareParams(ps)
+	return &Module{params: ps}
+}
 
 func (*Module) Name() string { return Name }
 
@@ -151,6 +162,12 @@ func ValidateMember(m *Member) error {
 		}
 		seen[r] = true
 	}
+	if m.NodeID != "" && !validNodeID(m.NodeID) {
+		return chain.Wrapf(ErrInvalidMember, "member %s: node id must be 40 lower-case hex characters", m.Name)
+	}
+	if m.HasRole(RoleValidator) && m.Validator == nil {
+		return chain.Wrapf(ErrInvalidMember, "member %s has the validator role but no consensus key", m.Name)
+	}
 	if m.Validator != nil {
 		if !m.HasRole(RoleValidator) {
 			return chain.Wrapf(ErrInvalidMember, "member %s has a consensus key but not the validator role", m.Name)
@@ -201,21 +218,83 @@ func (*Module) InitGenesis(ctx *module.Context, raw json.RawMessage) error {
 			}
 			keys[m.Validator.PubKey] = true
 		}
-		roles := append([]string(nil), m.Roles...)
-		sort.Strings(roles)
-		m.Roles = roles
-		b, err := json.Marshal(m)
-		if err != nil {
-			return err
+		if m.NodeID != "" && st.Get(nodeKey(m.NodeID)) != nil {
+			return chain.Wrapf(ErrInvalidMember, "node id of %s is used twice", m.Name)
 		}
-		st.Set(memberKey(m.Address), b)
+		putMember(ctx, m)
 	}
 	return nil
 }
 
-// Query answers /consortium/members and /consortium/member/<address>.
+func nodeKey(id string) []byte { return []byte("n/" + id) }
+
+func validNodeID(id string) bool {
+	if len(id) != 40 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= '0' && c <= '9') && !(c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// putMember stores a member (roles sorted) and its node-id index.
+func putMember(ctx *module.Context, m *Member) {
+	st := ctx.Store(Name + "/")
+	roles := append([]string(nil), m.Roles...)
+	sort.Strings(roles)
+	m.Roles = roles
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic(fmt.Sprintf("consortium: encode member: %v", err)) // plain struct: cannot fail
+	}
+	st.Set(memberKey(m.Address), b)
+	if m.NodeID != "" {
+		st.Set(nodeKey(m.NodeID), m.Address[:])
+	}
+}
+
+// deleteMember removes a member and its node-id index.
+func deleteMember(ctx *module.Context, m *Member) {
+	st := ctx.Store(Name + "/")
+	st.Delete(memberKey(m.Address))
+	if m.NodeID != "" {
+		st.Delete(nodeKey(m.NodeID))
+	}
+}
+
+// AllowsPeer reports whether a CometBFT node ID belongs to a current member:
+// the answer to the permissioned network's peer filter.
+func (*Module) AllowsPeer(ctx *module.Context, nodeID string) bool {
+	return validNodeID(nodeID) && ctx.Store(Name+"/").Get(nodeKey(nodeID)) != nil
+}
+
+// Query answers /consortium/members, /consortium/member/<address>,
+// /consortium/proposals, /consortium/proposal/<id> and
+// /consortium/validators.
 func (c *Module) Query(ctx *module.Context, path []string) (any, error) {
 	switch {
+	case len(path) == 1 && path[0] == "proposals":
+		return c.Proposals(ctx)
+	case len(path) == 2 && path[0] == "proposal":
+		id, err := strconv.ParseUint(path[1], 10, 64)
+		if err != nil {
+			return nil, chain.Wrapf(chain.ErrInvalidRequest, "proposal id %q", path[1])
+		}
+		p, err := c.Proposal(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		return p.view(), nil
+	case len(path) == 1 && path[0] == "validators":
+		vs, err := c.Validators(ctx)
+		if vs == nil {
+			vs = []Member{}
+		}
+		return vs, err
 	case len(path) == 1 && path[0] == "members":
 		ms, err := c.Members(ctx)
 		if ms == nil {

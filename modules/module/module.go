@@ -92,3 +92,16 @@ func (r Route) Decode(b []byte) (proto.Message, error) {
 
 // Handle runs the handler.
 func (r Route) Handle(ctx *Context, m proto.Message) error { return r.handle(ctx, m) }
+
+// ValidatorUpdate changes one validator's voting power; power 0 removes it.
+type ValidatorUpdate struct {
+	PubKey []byte // 32-byte ed25519 consensus key
+	Power  int64
+}
+
+// HasValidatorUpdates is a module that changes the validator set. The app
+// calls it after every module's EndBlock; what it returns takes effect in
+// CometBFT two blocks later. It must not return one key twice.
+type HasValidatorUpdates interface {
+	ValidatorUpdates(ctx *Context) ([]ValidatorUpdate, error)
+}

@@ -1,0 +1,90 @@
+package app
+
+import (
+	"context"
+	"testing"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/amp-ledger/amp/chain"
+	"github.com/amp-ledger/amp/chain/pb"
+)
+
+const benchBlockTxs = 2000
+
+// benchBlocks signs b.N/benchBlockTxs+1 blocks of transfers from alice to
+// many recipients, so that each tx writes fresh keys as real load does.
+func benchBlocks(b *testing.B, c *testChain) [][][]byte {
+	alice := c.alice.PubKey().Address()
+	var blocks [][][]byte
+	for n := 0; n < b.N; {
+		var txs [][]byte
+		for i := 0; i < benchBlockTxs && n < b.N; i, n = i+1, n+1 {
+			to := testKey(b, byte(n%200+10)).PubKey().Address()
+			msg := &pb.MsgSend{From: alice[:], To: to[:], Amount: &pb.Coin{Asset: "USD", Amount: "1000000000000"}}
+			txs = append(txs, c.tx(c.alice, msg))
+		}
+		blocks = append(blocks, txs)
+	}
+	_ = proto.Message(nil)
+	return blocks
+}
+
+func runBlocks(b *testing.B, c *testChain, blocks [][][]byte, warm bool) {
+	if warm {
+		for _, txs := range blocks {
+			for _, tx := range txs {
+				if r, _ := c.app.CheckTx(context.Background(), &abci.CheckTxRequest{Tx: tx}); r.Code != 0 {
+					b.Fatal(r.Log)
+				}
+			}
+		}
+	}
+	b.ResetTimer()
+	for _, txs := range blocks {
+		r := c.block(txs...)
+		for _, res := range r.TxResults {
+			if res.Code != 0 {
+				b.Fatalf("tx failed: %s", res.Log)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tx/s")
+}
+
+// BenchmarkBlockTransfersColdSigs: FinalizeBlock + Commit of blocks of
+// transfers whose signatures the node has not seen (verified in parallel).
+func BenchmarkBlockTransfersColdSigs(b *testing.B) {
+	c := newTestChain(b)
+	c.app.invOnce = false
+	c.block()
+	runBlocks(b, c, benchBlocks(b, c), false)
+}
+
+// BenchmarkBlockTransfersWarmSigs: the same after CheckTx saw every tx, as
+// on a validator whose mempool received them.
+func BenchmarkBlockTransfersWarmSigs(b *testing.B) {
+	c := newTestChain(b)
+	c.app.invOnce = false
+	c.block()
+	runBlocks(b, c, benchBlocks(b, c), true)
+}
+
+// BenchmarkCheckTx: admission of a new transfer, signature included.
+func BenchmarkCheckTx(b *testing.B) {
+	c := newTestChain(b)
+	c.block()
+	blocks := benchBlocks(b, c)
+	b.ResetTimer()
+	for _, txs := range blocks {
+		for _, tx := range txs {
+			if r, _ := c.app.CheckTx(context.Background(), &abci.CheckTxRequest{Tx: tx}); r.Code != 0 {
+				b.Fatal(r.Log)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tx/s")
+}
+
+var _ = chain.MaxTxBytes

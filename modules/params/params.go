@@ -1,0 +1,185 @@
+package params
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/amp-ledger/amp/chain"
+	"github.com/amp-ledger/amp/modules/module"
+)
+
+// Name is the module's store prefix and query path.
+const Name = "params"
+
+// ErrInvalidParam rejects an unknown parameter or a value its module refuses.
+var ErrInvalidParam = chain.RegisterError(250, "invalid_param", "a chain parameter is unknown or its value is out of range")
+
+// Def declares one parameter.
+type Def struct {
+	// Key is "<module>.<name>", e.g. "consortium.voting_period_blocks".
+	Key     string
+	Default any
+	// Doc says what it does, for docs and queries.
+	Doc string
+	// Validate checks a JSON value; nil accepts any value that decodes into
+	// the default's type.
+	Validate func(raw json.RawMessage) error
+}
+
+// Keeper holds the declared parameters.
+type Keeper struct {
+	defs map[string]Def
+}
+
+// New returns an empty registry; modules Declare their parameters at wiring.
+func New() *Keeper { return &Keeper{defs: map[string]Def{}} }
+
+func (*Keeper) Name() string { return Name }
+
+// Declare adds a parameter. It panics on a duplicate key or a default that
+// does not pass its own validation: both are wiring bugs.
+func (k *Keeper) Declare(d Def) {
+	if _, dup := k.defs[d.Key]; dup {
+		panic("params: " + d.Key + " declared twice")
+	}
+	raw, err := json.Marshal(d.Default)
+	if err != nil {
+		panic(fmt.Sprintf("params: default of %s: %v", d.Key, err))
+	}
+	k.defs[d.Key] = d
+	if err := k.validate(d.Key, raw); err != nil {
+		panic(fmt.Sprintf("params: default of %s: %v", d.Key, err))
+	}
+}
+
+func (k *Keeper) validate(key string, raw json.RawMessage) error {
+	d, ok := k.defs[key]
+	if !ok {
+		return chain.Wrapf(ErrInvalidParam, "no parameter %q", key)
+	}
+	// The value must decode strictly into the default's type.
+	def, _ := json.Marshal(d.Default)
+	probe := newLike(def)
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(probe); err != nil {
+		return chain.Wrapf(ErrInvalidParam, "%s: %v", key, err)
+	}
+	if d.Validate != nil {
+		if err := d.Validate(raw); err != nil {
+			return chain.Wrapf(ErrInvalidParam, "%s: %v", key, err)
+		}
+	}
+	return nil
+}
+
+// newLike returns a pointer to a fresh value of the JSON shape of def.
+func newLike(def []byte) any {
+	switch {
+	case len(def) > 0 && def[0] == '{':
+		return &map[string]json.RawMessage{}
+	case len(def) > 0 && def[0] == '[':
+		return &[]json.RawMessage{}
+	case len(def) > 0 && def[0] == '"':
+		return new(string)
+	case string(def) == "true" || string(def) == "false":
+		return new(bool)
+	default:
+		return new(json.Number)
+	}
+}
+
+func key(k string) []byte { return []byte("v/" + k) }
+
+// Get decodes a parameter's current value into out.
+func (k *Keeper) Get(ctx *module.Context, name string, out any) error {
+	d, ok := k.defs[name]
+	if !ok {
+		return chain.Wrapf(ErrInvalidParam, "no parameter %q", name)
+	}
+	raw := ctx.Store(Name + "/").Get(key(name))
+	if raw == nil {
+		raw, _ = json.Marshal(d.Default)
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return chain.Wrapf(chain.ErrInternal, "stored parameter %s: %v", name, err)
+	}
+	return nil
+}
+
+// Set validates and stores a new value.
+func (k *Keeper) Set(ctx *module.Context, name string, raw json.RawMessage) error {
+	if err := k.validate(name, raw); err != nil {
+		return err
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, raw); err != nil {
+		return chain.Wrapf(ErrInvalidParam, "%s: %v", name, err)
+	}
+	ctx.Store(Name+"/").Set(key(name), compact.Bytes())
+	ctx.Emit("param_changed", module.Attr{Key: "key", Value: name}, module.Attr{Key: "value", Value: compact.String()})
+	return nil
+}
+
+// Validate checks a value without storing it (for proposals at submission).
+func (k *Keeper) Validate(name string, raw json.RawMessage) error { return k.validate(name, raw) }
+
+// InitGenesis applies overrides: {"consortium.voting_period_blocks": 100}.
+func (k *Keeper) InitGenesis(ctx *module.Context, raw json.RawMessage) error {
+	var g map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &g); err != nil {
+		return fmt.Errorf("params genesis: %w", err)
+	}
+	names := make([]string, 0, len(g))
+	for n := range g {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if err := k.Set(ctx, n, g[n]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// View is a parameter as queries show it.
+type View struct {
+	Key   string          `json:"key"`
+	Value json.RawMessage `json:"value"`
+	Doc   string          `json:"doc"`
+}
+
+// Query answers /params (all) and /params/<key>.
+func (k *Keeper) Query(ctx *module.Context, path []string) (any, error) {
+	view := func(name string) (View, error) {
+		var v json.RawMessage
+		if err := k.Get(ctx, name, &v); err != nil {
+			return View{}, err
+		}
+		return View{Key: name, Value: v, Doc: k.defs[name].Doc}, nil
+	}
+	switch {
+	case len(path) == 0 || (len(path) == 1 && path[0] == ""):
+		names := make([]string, 0, len(k.defs))
+		for n := range k.defs {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		out := make([]View, 0, len(names))
+		for _, n := range names {
+			v, err := view(n)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	case len(path) == 1:
+		return view(path[0])
+	}
+	return nil, chain.Wrapf(chain.ErrNotFound, "no params query %q", strings.Join(path, "/"))
+}
