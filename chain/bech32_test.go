@@ -208,3 +208,25 @@ func TestParseAddressFromCraftedBech32(t *testing.T) {
 		t.Fatalf("control case: %v, %v", a, err)
 	}
 }
+
+func FuzzBech32Decode(f *testing.F) {
+	for _, s := range append(append(bip173Valid, bip173Invalid...), bip173SegwitValid...) {
+		f.Add(s)
+	}
+	f.Add(bech32Encode("amp", make([]byte, 20)))
+	f.Fuzz(func(t *testing.T, s string) {
+		hrp, data, err := bech32Decode(s)
+		if err != nil {
+			return
+		}
+		// The 5-bit groups of an accepted string are a unique encoding of
+		// data (no spare or non-zero padding bits), so re-encoding gives
+		// the string back in lower case.
+		if got := bech32Encode(hrp, data); got != strings.ToLower(s) {
+			t.Fatalf("bech32Decode(%q) = %q %x, which encodes as %q", s, hrp, data, got)
+		}
+		if !checksumValid(s) || len(s) > 90 || hrp == "" {
+			t.Fatalf("bech32Decode(%q) accepted an invalid string", s)
+		}
+	})
+}

@@ -38,6 +38,7 @@ func TestErrorCodesPinned(t *testing.T) {
 		{chain.ErrNotFound, 18, "not_found"},
 		{chain.ErrInvalidRequest, 19, "invalid_request"},
 		{chain.ErrDuplicateSigner, 20, "duplicate_signature"},
+		{chain.ErrSignerMismatch, 21, "signer_mismatch"},
 		{chain.ErrUnknownAsset, 101, "unknown_asset"},
 	}
 	for _, p := range pinned {
@@ -55,7 +56,7 @@ func TestErrorCodesPinned(t *testing.T) {
 
 func TestErrorRegistryUnique(t *testing.T) {
 	all := chain.Errors()
-	if len(all) < 21 {
+	if len(all) < 22 {
 		t.Fatalf("Errors() has %d entries", len(all))
 	}
 	codes := map[uint32]bool{}

@@ -2,6 +2,7 @@ package chain_test
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"strings"
@@ -142,8 +143,9 @@ type handMsg struct {
 	value []byte
 }
 
-// canonicalBody encodes a TxBody by hand.
-func canonicalBody(chainID string, nonce, timeout uint64, msgs []handMsg, memo string) []byte {
+// canonicalBody encodes a TxBody by hand; signers are the 20-byte
+// addresses the body names, in signature order.
+func canonicalBody(chainID string, nonce, timeout uint64, msgs []handMsg, memo string, signers [][]byte) []byte {
 	var out []byte
 	if chainID != "" {
 		out = append(out, pbLen(1, []byte(chainID))...)
@@ -167,7 +169,28 @@ func canonicalBody(chainID string, nonce, timeout uint64, msgs []handMsg, memo s
 	if memo != "" {
 		out = append(out, pbLen(5, []byte(memo))...)
 	}
+	for _, a := range signers { // repeated bytes: every element is written, even an empty one
+		out = append(out, pbLen(6, a)...)
+	}
 	return out
+}
+
+// addrs returns the addresses of keys, in order: what BuildTx puts in
+// TxBody.signers.
+func addrs(ks ...chain.PrivKey) [][]byte {
+	out := make([][]byte, len(ks))
+	for i, k := range ks {
+		out[i] = addr(k)
+	}
+	return out
+}
+
+// rawAddr is the address of a key given as raw type and bytes, computed
+// from the definition (SHA-256(type byte || key)[:20]) without validating
+// the key.
+func rawAddr(typ uint64, key []byte) []byte {
+	h := sha256.Sum256(append([]byte{byte(typ)}, key...))
+	return h[:20]
 }
 
 type handSig struct {

@@ -290,6 +290,9 @@ func TestNewPubKey(t *testing.T) {
 		{"ed25519 31 bytes", chain.KeyEd25519, ed.Bytes[:31]},
 		{"ed25519 33 bytes", chain.KeyEd25519, append(bytes.Clone(ed.Bytes), 0)},
 		{"ed25519 64 bytes (private key form)", chain.KeyEd25519, make([]byte, 64)},
+		{"ed25519 identity (small order)", chain.KeyEd25519, append([]byte{1}, make([]byte, 31)...)},
+		{"ed25519 all zero (order 4)", chain.KeyEd25519, make([]byte, 32)},
+		{"ed25519 y not on the curve", chain.KeyEd25519, edNotOnCurve(t)},
 		{"p256 empty", chain.KeyP256, nil},
 		{"p256 32 bytes", chain.KeyP256, pBytes[1:]},
 		{"p256 uncompressed", chain.KeyP256, uncompressed},
@@ -421,5 +424,328 @@ func TestPrivKeyFromBytes(t *testing.T) {
 	}
 	if _, err := chain.GenerateKey(0); err == nil {
 		t.Error("GenerateKey(0) succeeded")
+	}
+}
+
+// A reference for ed25519 points, written with math/big from RFC 8032
+// section 5.1.3 and the ZIP-215 decoding rules (y is taken mod p, so
+// encodings of y >= p are accepted, and so is x = 0 with the sign bit set),
+// to check NewPubKey without the curve library it uses.
+var (
+	edP = new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 255), big.NewInt(19))
+	edD = func() *big.Int {
+		d := new(big.Int).ModInverse(big.NewInt(121666), edP)
+		d.Mul(d, big.NewInt(-121665))
+		return d.Mod(d, edP)
+	}()
+)
+
+type edPoint struct{ x, y *big.Int }
+
+// edDecode decodes a 32-byte encoding the ZIP-215 way. ok is false when no
+// point has that y; canonical is false for y >= p and for x = 0 with the
+// sign bit set.
+func edDecode(b []byte) (pt edPoint, ok, canonical bool) {
+	le := reverse(b)
+	sign := le[0] >> 7
+	le[0] &= 0x7f
+	yRaw := new(big.Int).SetBytes(le)
+	y := new(big.Int).Mod(yRaw, edP)
+	y2 := new(big.Int).Mul(y, y)
+	u := new(big.Int).Sub(y2, big.NewInt(1))
+	v := new(big.Int).Mul(edD, y2)
+	v.Add(v, big.NewInt(1))
+	x2 := new(big.Int).Mul(u, new(big.Int).ModInverse(v.Mod(v, edP), edP))
+	x2.Mod(x2, edP)
+	x := new(big.Int).ModSqrt(x2, edP)
+	if x == nil {
+		return edPoint{}, false, false
+	}
+	if x.Bit(0) != uint(sign) {
+		x.Sub(edP, x).Mod(x, edP)
+	}
+	canonical = yRaw.Cmp(edP) < 0 && !(x.Sign() == 0 && sign == 1)
+	return edPoint{x, y}, true, canonical
+}
+
+func edAdd(a, b edPoint) edPoint {
+	mod := func(v *big.Int) *big.Int { return v.Mod(v, edP) }
+	xy := mod(new(big.Int).Mul(mod(new(big.Int).Mul(a.x, b.x)), mod(new(big.Int).Mul(a.y, b.y))))
+	dxy := mod(new(big.Int).Mul(edD, xy))
+	x := mod(new(big.Int).Add(new(big.Int).Mul(a.x, b.y), new(big.Int).Mul(a.y, b.x)))
+	y := mod(new(big.Int).Add(new(big.Int).Mul(a.y, b.y), new(big.Int).Mul(a.x, b.x))) // a = -1: y1y2 - a x1x2
+	x = mod(x.Mul(x, new(big.Int).ModInverse(mod(new(big.Int).Add(big.NewInt(1), dxy)), edP)))
+	y = mod(y.Mul(y, new(big.Int).ModInverse(mod(new(big.Int).Sub(big.NewInt(1), dxy)), edP)))
+	return edPoint{x, y}
+}
+
+// edSmallOrder reports whether [8]pt is the identity.
+func edSmallOrder(pt edPoint) bool {
+	for i := 0; i < 3; i++ {
+		pt = edAdd(pt, pt)
+	}
+	return pt.x.Sign() == 0 && pt.y.Cmp(big.NewInt(1)) == 0
+}
+
+// edEncode is the canonical encoding of a point.
+func edEncode(pt edPoint) []byte {
+	b := reverse(pt.y.FillBytes(make([]byte, 32)))
+	b[31] |= byte(pt.x.Bit(0)) << 7
+	return b
+}
+
+// edAcceptable is what NewPubKey must decide for a 32-byte ed25519 key: a
+// curve point (in any encoding ZIP-215 accepts) that is not of small order.
+func edAcceptable(b []byte) bool {
+	pt, ok, _ := edDecode(b)
+	return ok && !edSmallOrder(pt)
+}
+
+// The eight points of order dividing 8, canonically encoded: the identity,
+// the point of order 2, two of order 4 and four of order 8.
+var edSmallOrderCanonical = []string{
+	"0100000000000000000000000000000000000000000000000000000000000000", // identity (0, 1)
+	"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", // (0, -1), order 2
+	"0000000000000000000000000000000000000000000000000000000000000000", // (sqrt(-1), 0), order 4
+	"0000000000000000000000000000000000000000000000000000000000000080", // (-sqrt(-1), 0), order 4
+	"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a", // order 8
+	"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa", // order 8
+	"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05", // order 8
+	"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85", // order 8
+}
+
+// The six non-canonical encodings of small-order points that ZIP-215
+// decoding accepts: x = 0 with the sign bit set, and y + p for y = 0, 1.
+var edSmallOrderNonCanonical = []string{
+	"0100000000000000000000000000000000000000000000000000000000000080", // identity, sign bit set
+	"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", // (0, -1), sign bit set
+	"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", // y = p + 1: identity
+	"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", // y = p + 1, sign bit set: identity
+	"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", // y = p: order 4
+	"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", // y = p, sign bit set: order 4
+}
+
+func edSmallOrderKeys(t testing.TB) [][]byte {
+	var out [][]byte
+	for _, h := range append(append([]string(nil), edSmallOrderCanonical...), edSmallOrderNonCanonical...) {
+		out = append(out, unhex(t, h))
+	}
+	return out
+}
+
+// edNotOnCurve returns a 32-byte encoding of a y that no curve point has.
+func edNotOnCurve(t testing.TB) []byte {
+	for y := int64(2); y < 1000; y++ {
+		b := reverse(big.NewInt(y).FillBytes(make([]byte, 32)))
+		if _, ok, _ := edDecode(b); !ok {
+			return b
+		}
+	}
+	t.Fatal("no y off the curve found")
+	return nil
+}
+
+// The reference agrees with the standard library on honest keys, and the
+// lists above are what they say.
+func TestEd25519Reference(t *testing.T) {
+	for i := byte(0); i < 16; i++ {
+		pub := fixedKey(t, chain.KeyEd25519, i*17+1).PubKey().Bytes
+		pt, ok, canonical := edDecode(pub)
+		if !ok || !canonical || edSmallOrder(pt) || !bytes.Equal(edEncode(pt), pub) {
+			t.Fatalf("reference decoding of honest key %x", pub)
+		}
+	}
+	seen := map[string]bool{}
+	for _, h := range edSmallOrderCanonical {
+		pt, ok, canonical := edDecode(unhex(t, h))
+		if !ok || !canonical || !edSmallOrder(pt) {
+			t.Fatalf("%s: point %v, canonical %v, small order %v", h, ok, canonical, ok && edSmallOrder(pt))
+		}
+		seen[hx(edEncode(pt))] = true
+	}
+	// The torsion subgroup has exactly 8 elements: 8 distinct points are all of them.
+	if len(seen) != 8 {
+		t.Fatalf("%d distinct small-order points, want 8", len(seen))
+	}
+	for _, h := range edSmallOrderNonCanonical {
+		pt, ok, canonical := edDecode(unhex(t, h))
+		if !ok || canonical || !edSmallOrder(pt) || !seen[hx(edEncode(pt))] {
+			t.Fatalf("%s: not a non-canonical encoding of a small-order point", h)
+		}
+	}
+	// Non-canonical encodings exist only for y < 19 (y + p < 2^255) and for
+	// x = 0; enumerate them all and check that the list is complete.
+	count := 0
+	for y := int64(0); y < 19; y++ {
+		for sign := byte(0); sign < 2; sign++ {
+			b := reverse(new(big.Int).Add(edP, big.NewInt(y)).FillBytes(make([]byte, 32)))
+			b[31] |= sign << 7
+			if pt, ok, _ := edDecode(b); ok && edSmallOrder(pt) {
+				count++
+			}
+		}
+	}
+	if count+2 != len(edSmallOrderNonCanonical) { // +2: the two x = 0 points with the sign bit set
+		t.Fatalf("%d non-canonical small-order encodings with y >= p, want %d", count, len(edSmallOrderNonCanonical)-2)
+	}
+}
+
+// Under ZIP-215 a small-order key A makes [8][k]A vanish, so R = identity,
+// S = 0 verifies for every message: anyone could sign for such a key.
+// NewPubKey refuses all of them, in every encoding, and so does DecodeTx.
+func TestEd25519SmallOrderKeysRejected(t *testing.T) {
+	forged := append(unhex(t, edSmallOrderCanonical[0]), make([]byte, 32)...) // R = identity, S = 0
+	for _, key := range edSmallOrderKeys(t) {
+		// The premise: as a literal (never through NewPubKey) the key
+		// verifies the forged signature for any message.
+		lit := chain.PubKey{Type: chain.KeyEd25519, Bytes: key}
+		if !lit.Verify([]byte("pay everything to mallory"), forged) || !lit.Verify(nil, forged) {
+			t.Fatalf("%x: test premise: the forged signature does not verify under ZIP-215", key)
+		}
+		_, err := chain.NewPubKey(chain.KeyEd25519, key)
+		wantErr(t, err, chain.ErrInvalidPubKey)
+		_, err = chain.PubKeyFromProto(&pb.PubKey{Type: pb.KeyType_KEY_TYPE_ED25519, Key: key})
+		wantErr(t, err, chain.ErrInvalidPubKey)
+	}
+	// Nor are the bytes accepted as a P-256 key.
+	for _, key := range edSmallOrderKeys(t) {
+		_, err := chain.NewPubKey(chain.KeyP256, key)
+		wantErr(t, err, chain.ErrInvalidPubKey)
+	}
+}
+
+// A forged tx from the identity key, complete with the body naming its
+// address, cannot get through DecodeTx, as tx signer or as co-signer.
+func TestDecodeTxRefusesForgeableKey(t *testing.T) {
+	k := keys(t)
+	forged := append(unhex(t, edSmallOrderCanonical[0]), make([]byte, 32)...) // R = identity, S = 0
+	msg := sendMsg(k.a, k.b, "USD", "1000000000000")
+	value := marshal(t, msg)
+	for _, key := range edSmallOrderKeys(t) {
+		evil := chain.PubKey{Type: chain.KeyEd25519, Bytes: key}
+		evilAddr := rawAddr(uint64(chain.KeyEd25519), key)
+		alone := canonicalBody(testChain, 0, 0, []handMsg{{chain.MsgType(msg), value}}, "", [][]byte{evilAddr})
+		if !evil.Verify(chain.SignBytes(alone), forged) {
+			t.Fatalf("%x: test premise: forged signature rejected", key)
+		}
+		_, err := chain.DecodeTx(canonicalTx(alone, []handSig{{1, key, forged}}))
+		wantErr(t, err, chain.ErrInvalidPubKey)
+
+		cosigned := canonicalBody(testChain, 0, 0, []handMsg{{chain.MsgType(msg), value}}, "", [][]byte{addr(k.a), evilAddr})
+		_, err = chain.DecodeTx(canonicalTx(cosigned, []handSig{hsig(t, k.a, cosigned), {1, key, forged}}))
+		wantErr(t, err, chain.ErrInvalidPubKey)
+	}
+}
+
+func TestNewPubKeyEd25519Points(t *testing.T) {
+	// Encodings of a y that no point has.
+	var notPoints [][]byte
+	for y := int64(2); y < 200 && len(notPoints) < 16; y++ {
+		for _, sign := range []byte{0, 0x80} {
+			b := reverse(big.NewInt(y).FillBytes(make([]byte, 32)))
+			b[31] |= sign
+			if _, ok, _ := edDecode(b); !ok {
+				notPoints = append(notPoints, b)
+			}
+		}
+	}
+	notPoints = append(notPoints, edNotOnCurve(t))
+	if len(notPoints) < 8 {
+		t.Fatal("test setup: too few non-points")
+	}
+	for _, b := range notPoints {
+		_, err := chain.NewPubKey(chain.KeyEd25519, b)
+		wantErr(t, err, chain.ErrInvalidPubKey)
+		if (chain.PubKey{Type: chain.KeyEd25519, Bytes: b}).Verify([]byte("m"), make([]byte, 64)) {
+			t.Fatalf("%x: a non-point verified a signature", b)
+		}
+	}
+	// Every 32-byte pattern NewPubKey decides agrees with the reference.
+	var probes [][]byte
+	for y := int64(0); y < 64; y++ {
+		for _, add := range []*big.Int{big.NewInt(0), edP} {
+			v := new(big.Int).Add(big.NewInt(y), add)
+			if v.BitLen() > 255 {
+				continue
+			}
+			for _, sign := range []byte{0, 0x80} {
+				b := reverse(v.FillBytes(make([]byte, 32)))
+				b[31] |= sign
+				probes = append(probes, b)
+			}
+		}
+	}
+	probes = append(probes, fill(0xff, 32), fill(0x7f, 32), fill(0, 32), fill(0x80, 32))
+	for i := byte(0); i < 8; i++ {
+		probes = append(probes, fixedKey(t, chain.KeyEd25519, i+1).PubKey().Bytes)
+	}
+	for _, b := range probes {
+		_, err := chain.NewPubKey(chain.KeyEd25519, b)
+		if want := edAcceptable(b); want != (err == nil) {
+			t.Errorf("NewPubKey(ed25519, %x): %v, reference says acceptable = %v", b, err, want)
+		} else if err != nil {
+			wantErr(t, err, chain.ErrInvalidPubKey)
+		}
+	}
+	// A full-order key with a small-order component added is not a
+	// small-order point: it is accepted (forging for it still needs the
+	// discrete log of its prime-order part).
+	a := fixedKey(t, chain.KeyEd25519, 0x01).PubKey().Bytes
+	pa, _, _ := edDecode(a)
+	for _, h := range edSmallOrderCanonical[1:] {
+		tp, _, _ := edDecode(unhex(t, h))
+		mixed := edEncode(edAdd(pa, tp))
+		if _, err := chain.NewPubKey(chain.KeyEd25519, mixed); err != nil {
+			t.Errorf("mixed-order key %x rejected: %v", mixed, err)
+		}
+	}
+}
+
+// A P-256 PubKey built as a literal, not through NewPubKey, parses its point
+// when it verifies.
+func TestP256LiteralPubKey(t *testing.T) {
+	k := fixedKey(t, chain.KeyP256, 0x03)
+	msg := []byte("amp-tx-v1\x00body")
+	sig, _ := k.Sign(msg)
+	lit := chain.PubKey{Type: chain.KeyP256, Bytes: bytes.Clone(k.PubKey().Bytes)}
+	if !lit.Equal(k.PubKey()) || lit.Address() != k.PubKey().Address() {
+		t.Fatal("literal is not the same key")
+	}
+	for i := 0; i < 2; i++ { // and again: nothing is cached in a way that breaks a second call
+		if !lit.Verify(msg, sig) {
+			t.Fatal("literal P-256 key rejected a valid signature")
+		}
+	}
+	if lit.Verify(append(bytes.Clone(msg), 0), sig) {
+		t.Fatal("literal P-256 key verified another message")
+	}
+	r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
+	high := append(r.FillBytes(make([]byte, 32)), new(big.Int).Sub(p256N, s).FillBytes(make([]byte, 32))...)
+	if lit.Verify(msg, high) {
+		t.Fatal("literal P-256 key accepted a high-S signature")
+	}
+	if other := fixedKey(t, chain.KeyP256, 0x04); (chain.PubKey{Type: chain.KeyP256, Bytes: other.PubKey().Bytes}).Verify(msg, sig) {
+		t.Fatal("a literal of another key verified the signature")
+	}
+	// Literals that NewPubKey would refuse never verify, and never panic.
+	x, y := elliptic.UnmarshalCompressed(elliptic.P256(), k.PubKey().Bytes)
+	for name, b := range map[string][]byte{
+		"nil":               nil,
+		"x only":            k.PubKey().Bytes[1:],
+		"uncompressed":      elliptic.Marshal(elliptic.P256(), x, y),
+		"x not on curve":    notOnCurveX(t),
+		"prefix 04":         append([]byte{0x04}, k.PubKey().Bytes[1:]...),
+		"x = 2^256-1":       append([]byte{0x02}, fill(0xff, 32)...),
+		"compressed, extra": append(bytes.Clone(k.PubKey().Bytes), 0),
+	} {
+		if (chain.PubKey{Type: chain.KeyP256, Bytes: b}).Verify(msg, sig) {
+			t.Errorf("%s: literal verified", name)
+		}
+	}
+	// An ed25519 literal verifies too (no parsed state is involved).
+	e := fixedKey(t, chain.KeyEd25519, 0x01)
+	esig, _ := e.Sign(msg)
+	if !(chain.PubKey{Type: chain.KeyEd25519, Bytes: e.PubKey().Bytes}).Verify(msg, esig) {
+		t.Fatal("literal ed25519 key rejected a valid signature")
 	}
 }
