@@ -48,6 +48,10 @@ type NodeConfig struct {
 	LogLevel string
 	// CORSAllowedOrigins lets browsers call the RPC (e.g. "*" on a dev chain).
 	CORSAllowedOrigins []string
+	// FilterPeers makes CometBFT ask the ledger whether to accept each peer
+	// (filter_peers): only nodes whose ID a consortium member registered
+	// are accepted. Off by default, so that non-member full nodes can sync.
+	FilterPeers bool
 }
 
 // ListenAddr normalises a listen address to CometBFT's "tcp://host:port"
@@ -84,6 +88,7 @@ func DefaultConfig(dir string, nc NodeConfig) (*cfg.Config, error) {
 		c.Moniker = nc.Moniker
 	}
 	c.LogLevel = DefaultLogLevel
+	c.FilterPeers = nc.FilterPeers
 	if nc.LogLevel != "" {
 		c.LogLevel = nc.LogLevel
 	}
@@ -249,7 +254,7 @@ func ensureDirs(dir string) error {
 func recovered(f func()) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%v", r)
+			err = fmt.Errorf("panic: %v", r)
 		}
 	}()
 	f()

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	cfg "github.com/cometbft/cometbft/config"
 	"github.com/cometbft/cometbft/crypto"
@@ -142,4 +143,22 @@ func WriteGenesis(c *cfg.Config, doc *types.GenesisDoc) error {
 		return fmt.Errorf("genesis: %w", err)
 	}
 	return nil
+}
+
+// PeerAddress returns the ID@host:port form of a node for persistent_peers,
+// from its node id and P2P listen address (an unspecified host becomes
+// 127.0.0.1).
+func PeerAddress(nodeID, p2pListen string) (string, error) {
+	addr, err := ListenAddr(p2pListen)
+	if err != nil {
+		return "", err
+	}
+	hostPort := addr[strings.Index(addr, "://")+3:]
+	if strings.HasPrefix(hostPort, "0.0.0.0:") {
+		hostPort = "127.0.0.1:" + strings.TrimPrefix(hostPort, "0.0.0.0:")
+	}
+	if nodeID == "" {
+		return "", fmt.Errorf("empty node id")
+	}
+	return nodeID + "@" + hostPort, nil
 }

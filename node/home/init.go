@@ -121,6 +121,7 @@ func Init(o InitOptions) (res *Initialized, err error) {
 			m := consortium.Member{Name: a.Name, Address: k.Address(), Roles: append([]string(nil), a.Roles...)}
 			if a.Validator {
 				m.Validator = val
+				m.NodeID = nf.NodeID // lets the peer filter accept this node
 			}
 			state.Consortium.Members = append(state.Consortium.Members, m)
 		}

@@ -227,14 +227,14 @@ func (kr *Keyring) Has(name string) bool {
 func decode(name string, b []byte) (*Key, error) {
 	var f file
 	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("%w: %q: %v", ErrCorrupt, name, err)
+		return nil, fmt.Errorf("%w: %q: %w", ErrCorrupt, name, err)
 	}
 	if f.Name != name {
 		return nil, fmt.Errorf("%w: file of %q holds the name %q", ErrCorrupt, name, f.Name)
 	}
 	t, err := chain.ParseKeyType(f.Type)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %q: %v", ErrCorrupt, name, err)
+		return nil, fmt.Errorf("%w: %q: %w", ErrCorrupt, name, err)
 	}
 	raw, err := hex.DecodeString(f.PrivKey)
 	if err != nil {
@@ -242,7 +242,7 @@ func decode(name string, b []byte) (*Key, error) {
 	}
 	priv, err := chain.PrivKeyFromBytes(t, raw)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %q: %v", ErrCorrupt, name, err)
+		return nil, fmt.Errorf("%w: %q: %w", ErrCorrupt, name, err)
 	}
 	pub := priv.PubKey()
 	if f.PubKey != "" && !strings.EqualFold(f.PubKey, hex.EncodeToString(pub.Bytes)) {

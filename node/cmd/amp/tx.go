@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/amp-ledger/amp/chain"
+	"github.com/amp-ledger/amp/chain/pb"
+	"github.com/amp-ledger/amp/modules/bank"
+	"github.com/amp-ledger/amp/node/client"
+)
+
+func txCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "tx",
+		Short: "Sign, broadcast and wait for txs",
+	}
+	bankCmd := &cobra.Command{Use: "bank", Short: "Transfers and issuance"}
+	var from, memo string
+
+	send := &cobra.Command{
+		Use:   "send --from NAME TO AMOUNT",
+		Short: "Send an amount (e.g. 12.5USD, 0.000001USD; a plain number is USD) to an address or key name",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.submit(cmd, from, memo, func(ctx context.Context, c *client.Client, signer chain.Address) ([]proto.Message, error) {
+				to, err := c.Resolve(args[0])
+				if err != nil {
+					return nil, err
+				}
+				coin, err := c.ParseCoin(ctx, args[1])
+				if err != nil {
+					return nil, err
+				}
+				return []proto.Message{&pb.MsgSend{From: signer[:], To: to[:], Amount: bank.CoinProto(coin)}}, nil
+			})
+		},
+	}
+	mint := &cobra.Command{
+		Use:   "mint --from ISSUER TO AMOUNT",
+		Short: "Create an amount of an asset in an account (asset issuers only)",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.submit(cmd, from, memo, func(ctx context.Context, c *client.Client, signer chain.Address) ([]proto.Message, error) {
+				to, err := c.Resolve(args[0])
+				if err != nil {
+					return nil, err
+				}
+				coin, err := c.ParseCoin(ctx, args[1])
+				if err != nil {
+					return nil, err
+				}
+				return []proto.Message{&pb.MsgMint{Issuer: signer[:], To: to[:], Amount: bank.CoinProto(coin)}}, nil
+			})
+		},
+	}
+	burn := &cobra.Command{
+		Use:   "burn --from ISSUER AMOUNT",
+		Short: "Destroy an amount held by the signer (asset issuers only)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.submit(cmd, from, memo, func(ctx context.Context, c *client.Client, signer chain.Address) ([]proto.Message, error) {
+				coin, err := c.ParseCoin(ctx, args[0])
+				if err != nil {
+					return nil, err
+				}
+				return []proto.Message{&pb.MsgBurn{From: signer[:], Amount: bank.CoinProto(coin)}}, nil
+			})
+		},
+	}
+	for _, c := range []*cobra.Command{send, mint, burn} {
+		c.Flags().StringVar(&from, "from", "", "name (or address) of the signing key in the keyring")
+		c.Flags().StringVar(&memo, "memo", "", "a note stored with the tx (at most 256 bytes)")
+		_ = c.MarkFlagRequired("from")
+		bankCmd.AddCommand(c)
+	}
+	cmd.AddCommand(bankCmd)
+	return cmd
+}
+
+// txOutput is the JSON shape of a committed tx.
+type txOutput struct {
+	TxHash string         `json:"txhash"`
+	Height int64          `json:"height"`
+	Code   uint32         `json:"code"`
+	ID     string         `json:"id,omitempty"`
+	Events []client.Event `json:"events,omitempty"`
+}
+
+// submit resolves the signer, builds the messages, signs, broadcasts and
+// waits for the commit, then prints the result.
+func (e *env) submit(cmd *cobra.Command, from, memo string, build func(context.Context, *client.Client, chain.Address) ([]proto.Message, error)) error {
+	if len(memo) > chain.MaxMemoBytes {
+		return usagef("--memo has %d bytes, at most %d", len(memo), chain.MaxMemoBytes)
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	key, err := c.Key(from)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := e.ctx(cmd)
+	defer cancel()
+	msgs, err := build(ctx, c, key.Address())
+	if err != nil {
+		return err
+	}
+	res, err := c.Submit(ctx, key.PrivKey(), chain.TxOptions{Memo: memo}, msgs...)
+	if err != nil {
+		return err
+	}
+	if e.json() {
+		printJSON(e.stdout, txOutput{TxHash: res.Hash, Height: res.Height, Code: res.Code, Events: res.Events})
+		return nil
+	}
+	fields(e.stdout, "txhash", res.Hash, "height", fmt.Sprint(res.Height), "result", "ok (code 0)")
+	for _, line := range describeEvents(ctx, c, res.Events) {
+		fmt.Fprintln(e.stdout, "  "+line)
+	}
+	return nil
+}
+
+// describeEvents renders the money movements of a tx for people.
+func describeEvents(ctx context.Context, c *client.Client, evs []client.Event) []string {
+	var out []string
+	for _, ev := range evs {
+		attrs := map[string]string{}
+		for _, a := range ev.Attrs {
+			attrs[a.Key] = a.Value
+		}
+		amount := attrs["amount"]
+		if amt, err := chain.ParseBaseUnits(amount); err == nil && attrs["asset"] != "" {
+			amount = c.FormatCoin(ctx, chain.Coin{Asset: attrs["asset"], Amount: amt})
+		}
+		switch ev.Type {
+		case "transfer":
+			out = append(out, fmt.Sprintf("transfer %s from %s to %s", amount, attrs["from"], attrs["to"]))
+		case "mint":
+			out = append(out, fmt.Sprintf("mint %s to %s", amount, attrs["to"]))
+		case "burn":
+			out = append(out, fmt.Sprintf("burn %s from %s", amount, attrs["from"]))
+		case "tx":
+		default:
+			var kv []string
+			for _, a := range ev.Attrs {
+				kv = append(kv, a.Key+"="+a.Value)
+			}
+			out = append(out, ev.Type+" "+strings.Join(kv, " "))
+		}
+	}
+	return out
+}
