@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -115,7 +117,7 @@ func printDevSummary(ctx context.Context, w io.Writer, n *node.Node, dir string,
 	if rpcURL != client.DefaultNode {
 		extra = append(extra, "--node "+rpcURL)
 	}
-	amp := "amp"
+	amp := siblingCommand("amp")
 	if len(extra) > 0 {
 		amp += " " + strings.Join(extra, " ")
 	}
@@ -177,12 +179,13 @@ func printDevSummary(ctx context.Context, w io.Writer, n *node.Node, dir string,
 	} {
 		fmt.Fprintf(w, "    %s\n", line)
 	}
-	ampd := "ampd"
+	ampdBin := siblingCommand("ampd")
+	ampd := ampdBin
 	if abs, _ := filepath.Abs(home.DefaultHome()); abs != dir {
 		ampd += " --home " + shellQuote(dir)
 	}
 	fmt.Fprintf(w, "\n  Stop with Ctrl-C; the chain keeps its state.\n")
-	fmt.Fprintf(w, "  Restart it:        %s dev   (or: ampd start --home %s)\n", ampd, shellQuote(dir))
+	fmt.Fprintf(w, "  Restart it:        %s dev   (or: %s start --home %s)\n", ampd, ampdBin, shellQuote(dir))
 	fmt.Fprintf(w, "  Wipe and restart:  %s dev --reset\n\n", ampd)
 }
 
@@ -191,4 +194,28 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// siblingCommand is how the printed next steps should call a program: its
+// bare name when it is on PATH, else the one built next to this ampd
+// (bin/amp after `make build`), relative to the working directory when it
+// lies below it.
+func siblingCommand(name string) string {
+	if _, err := exec.LookPath(name); err == nil {
+		return name
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return name
+	}
+	p := filepath.Join(filepath.Dir(self), name)
+	if _, err := os.Stat(p); err != nil {
+		return name
+	}
+	if wd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(wd, p); err == nil && !strings.HasPrefix(rel, "..") {
+			return rel
+		}
+	}
+	return p
 }
