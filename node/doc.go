@@ -7,4 +7,11 @@
 // pebbledb under DIR/data; the ledger's state is a badger database in
 // DIR/data/app. Stop stops CometBFT first, then closes the ledger's
 // database, so a node stopped by SIGINT or SIGTERM restarts cleanly.
+//
+// With filter_peers on (home.NodeConfig.FilterPeers), CometBFT asks the
+// ledger about every new peer; the node adds what CometBFT lacks for a
+// membership that changes by vote: after each block it disconnects peers
+// whose node is no longer a member's (peerGuard), and it stops the redial
+// loop a refused node would otherwise run (peerFilterApp). See
+// docs/governance.md.
 package node

@@ -11,10 +11,12 @@ import (
 	"sync"
 	"time"
 
+	abci "github.com/cometbft/cometbft/abci/types"
 	cfg "github.com/cometbft/cometbft/config"
 	"github.com/cometbft/cometbft/libs/cli/flags"
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 	nm "github.com/cometbft/cometbft/node"
+	"github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/proxy"
 
 	"github.com/amp-ledger/amp/app"
@@ -47,6 +49,9 @@ type Node struct {
 	dbs    *dbTracker
 	logger cmtlog.Logger
 
+	// stopGuard ends the peer guard (filter_peers) and waits for it.
+	stopGuard func()
+
 	stopOnce sync.Once
 	stopErr  error
 	done     chan struct{}
@@ -74,7 +79,7 @@ func NewLogger(w io.Writer, format, level string) (cmtlog.Logger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("log level %q: %w", level, err)
 	}
-	return quietShutdown{fl}, nil
+	return quietShutdown{Logger: fl, refused: newRefusedPeers()}, nil
 }
 
 // LoadConfig reads a home's config and applies o's overrides.
@@ -133,9 +138,15 @@ func Start(ctx context.Context, dir string, o Options) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open ledger state in %s: %w", home.AppDir(c), err)
 	}
+	var abciApp abci.Application = ledger
+	var conns *connTracker
+	if c.FilterPeers {
+		conns = newConnTracker()
+		abciApp = &peerFilterApp{App: ledger, conns: conns}
+	}
 	dbs := &dbTracker{logger: logger}
 	comet, err := nm.NewNode(ctx, c, pv, nodeKey,
-		proxy.NewConnSyncLocalClientCreator(ledger),
+		proxy.NewConnSyncLocalClientCreator(abciApp),
 		nm.DefaultGenesisDocProviderFunc(c),
 		dbs.provider,
 		nm.DefaultMetricsProvider(c.Instrumentation),
@@ -145,15 +156,44 @@ func Start(ctx context.Context, dir string, o Options) (*Node, error) {
 		ledger.Close()
 		return nil, fmt.Errorf("create node: %w", err)
 	}
+	if conns != nil {
+		comet.Switch().AddReactor("AMPCONNS", conns) // before the switch starts
+	}
 	if err := comet.Start(); err != nil {
 		_ = dbs.closeAll()
 		ledger.Close()
 		return nil, fmt.Errorf("start node: %w", err)
 	}
-	n := &Node{cfg: c, comet: comet, app: ledger, dbs: dbs, logger: logger, done: make(chan struct{})}
+	n := &Node{cfg: c, comet: comet, app: ledger, dbs: dbs, logger: logger, done: make(chan struct{}), stopGuard: func() {}}
+	if c.FilterPeers {
+		if err := n.startPeerGuard(); err != nil {
+			_ = n.Stop()
+			return nil, err
+		}
+	}
 	logger.Info("AMP node started", "home", c.RootDir, "chain_id", comet.GenesisDoc().ChainID,
 		"rpc", c.RPC.ListenAddress, "p2p", c.P2P.ListenAddress)
 	return n, nil
+}
+
+// startPeerGuard makes the node disconnect, after each block, the peers
+// whose node is no longer a consortium member's (see peerGuard).
+func (n *Node) startPeerGuard() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	g := &peerGuard{
+		sw:       n.comet.Switch(),
+		allowed:  appFilter(n.app), // the ledger's own answer, without peerFilterApp's limit
+		syncing:  n.comet.ConsensusReactor().WaitSync,
+		logger:   n.logger.With("module", "peer-guard"),
+		rejected: map[p2p.ID]int64{},
+	}
+	wait, err := runPeerGuard(ctx, n.comet.EventBus(), g)
+	if err != nil {
+		cancel()
+		return err
+	}
+	n.stopGuard = func() { cancel(); wait() }
+	return nil
 }
 
 // Config returns the node's effective configuration.
@@ -194,6 +234,7 @@ func (n *Node) Done() <-chan struct{} { return n.done }
 // is safe to call more than once.
 func (n *Node) Stop() error {
 	n.stopOnce.Do(func() {
+		n.stopGuard()
 		var errs []error
 		if n.comet.IsRunning() {
 			if err := n.comet.Stop(); err != nil {
@@ -234,8 +275,14 @@ func Run(ctx context.Context, dir string, o Options, started func(*Node)) error 
 }
 
 // quietShutdown drops the error lines CometBFT logs when its listeners are
-// closed by a normal stop; they alarm people and mean nothing.
-type quietShutdown struct{ cmtlog.Logger }
+// closed by a normal stop; they alarm people and mean nothing. It also
+// limits the line CometBFT logs for each inbound connection the peer filter
+// refuses to one per peer per RefusedPeerLogInterval: a refused node may
+// retry many times a second.
+type quietShutdown struct {
+	cmtlog.Logger
+	refused *refusedPeers
+}
 
 func (q quietShutdown) Error(msg string, kv ...any) {
 	if msg == "Stopped accept routine, as transport is closed" {
@@ -251,4 +298,75 @@ func (q quietShutdown) Error(msg string, kv ...any) {
 	q.Logger.Error(msg, kv...)
 }
 
-func (q quietShutdown) With(kv ...any) cmtlog.Logger { return quietShutdown{q.Logger.With(kv...)} }
+func (q quietShutdown) Info(msg string, kv ...any) {
+	if msg == "Ignoring inbound connection: error while adding peer" && q.refused != nil {
+		var ok bool
+		if kv, ok = q.refused.allow(kv); !ok {
+			return
+		}
+	}
+	q.Logger.Info(msg, kv...)
+}
+
+func (q quietShutdown) With(kv ...any) cmtlog.Logger {
+	return quietShutdown{Logger: q.Logger.With(kv...), refused: q.refused}
+}
+
+// RefusedPeerLogInterval is how often the refusal of the same peer by the
+// peer filter is logged.
+const RefusedPeerLogInterval = time.Minute
+
+// refusedPeers counts the peer filter's refusals per peer ID for the log.
+type refusedPeers struct {
+	mu   sync.Mutex
+	now  func() time.Time
+	seen map[string]*refusal
+}
+
+type refusal struct {
+	logged     time.Time
+	suppressed int
+}
+
+func newRefusedPeers() *refusedPeers {
+	return &refusedPeers{now: time.Now, seen: map[string]*refusal{}}
+}
+
+// allow reports whether a refusal line with these key-values is logged,
+// and adds how many were dropped since the last one.
+func (r *refusedPeers) allow(kv []any) ([]any, bool) {
+	id, filtered := "", false
+	for i := 0; i+1 < len(kv); i += 2 {
+		switch kv[i] {
+		case "id":
+			id = fmt.Sprint(kv[i+1])
+		case "err":
+			filtered = strings.Contains(fmt.Sprint(kv[i+1]), "peer_rejected")
+		}
+	}
+	if id == "" || !filtered {
+		return kv, true
+	}
+	now := r.now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for k, v := range r.seen {
+		if now.Sub(v.logged) >= 10*RefusedPeerLogInterval {
+			delete(r.seen, k)
+		}
+	}
+	s := r.seen[id]
+	if s != nil && now.Sub(s.logged) < RefusedPeerLogInterval {
+		s.suppressed++
+		return nil, false
+	}
+	if s == nil {
+		s = &refusal{}
+		r.seen[id] = s
+	}
+	if s.suppressed > 0 {
+		kv = append(append([]any(nil), kv...), "refused_since_last_line", s.suppressed)
+	}
+	s.logged, s.suppressed = now, 0
+	return kv, true
+}

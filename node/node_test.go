@@ -2,10 +2,12 @@ package node
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRPCURL(t *testing.T) {
@@ -50,5 +52,38 @@ func TestNewLogger(t *testing.T) {
 	}
 	if l, err := NewLogger(&buf, "plain", "none"); err != nil || l == nil {
 		t.Fatal(err)
+	}
+}
+
+func TestRefusedPeerLinesAreLimited(t *testing.T) {
+	var buf bytes.Buffer
+	l, err := NewLogger(&buf, "plain", "info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := l.(quietShutdown)
+	now := time.Unix(0, 0)
+	q.refused.now = func() time.Time { return now }
+	p2pLog := l.With("module", "p2p")
+	refuse := func(id string) {
+		p2pLog.Info("Ignoring inbound connection: error while adding peer",
+			"err", errors.New(`filtered ID<`+id+`>: error querying abci app: code:22 info:"peer_rejected"`), "id", id)
+	}
+	for i := 0; i < 50; i++ {
+		refuse("aaaa")
+		now = now.Add(10 * time.Millisecond)
+	}
+	refuse("bbbb")
+	now = now.Add(RefusedPeerLogInterval)
+	refuse("aaaa")
+	// Other reasons are not limited.
+	p2pLog.Info("Ignoring inbound connection: error while adding peer", "err", errors.New("duplicate"), "id", "aaaa")
+	p2pLog.Info("Ignoring inbound connection: error while adding peer", "err", errors.New("duplicate"), "id", "aaaa")
+	out := buf.String()
+	if n := strings.Count(out, "id=aaaa"); n != 4 {
+		t.Fatalf("%d lines about aaaa, want 4:\n%s", n, out)
+	}
+	if strings.Count(out, "id=bbbb") != 1 || !strings.Contains(out, "refused_since_last_line=49") {
+		t.Fatalf("log:\n%s", out)
 	}
 }

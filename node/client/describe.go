@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"encoding/hex"
+	"strconv"
 
 	"github.com/amp-ledger/amp/chain"
 	"github.com/amp-ledger/amp/chain/pb"
@@ -81,6 +82,20 @@ func (c *Client) DescribeTx(ctx context.Context, raw []byte) (*TxView, error) {
 			var s pb.MsgBurn
 			if chain.UnmarshalCanonical(m.Value, &s) == nil {
 				mv.Fields = map[string]string{"from": addrString(s.From), "amount": c.coinString(ctx, s.Amount)}
+			}
+		case chain.MsgType(&pb.MsgSubmitProposal{}):
+			var s pb.MsgSubmitProposal
+			if chain.UnmarshalCanonical(m.Value, &s) == nil {
+				mv.Fields = map[string]string{"proposer": addrString(s.Proposer), "title": s.Title, "action": DescribeAction(s.Action, nil)}
+			}
+		case chain.MsgType(&pb.MsgVote{}):
+			var s pb.MsgVote
+			if chain.UnmarshalCanonical(m.Value, &s) == nil {
+				vote := "no"
+				if s.Yes {
+					vote = "yes"
+				}
+				mv.Fields = map[string]string{"voter": addrString(s.Voter), "proposal": strconv.FormatUint(s.ProposalId, 10), "vote": vote}
 			}
 		}
 		if mv.Fields == nil {

@@ -7,6 +7,11 @@
 // registered *chain.Error, so errors.Is(err, bank.ErrInsufficientFunds)
 // works.
 //
+// For governance it builds the consortium's proposal actions and votes,
+// submits them, reads proposals, validators and parameters, and reads the
+// public keys a new member's operator provides (priv_validator_key.json,
+// node_key.json).
+//
 // The amp CLI is a thin layer over it; the gateway and the load generator
 // use it too.
 package client

@@ -91,6 +91,11 @@ then print {"code","reason","message"} and exit non-zero (see docs/cli.md).`,
 			if e.timeout <= 0 {
 				return usagef("--timeout must be positive")
 			}
+			// Cobra checks required flags only after this hook; check them
+			// here so that a missing one is a usage error.
+			if err := cmd.ValidateRequiredFlags(); err != nil {
+				return usageError{err}
+			}
 			e.ran = true
 			return nil
 		},

@@ -131,7 +131,7 @@ func queryCmd(e *env) *cobra.Command {
 	}
 	bankCmd.AddCommand(balance, supply, assets)
 
-	consCmd := &cobra.Command{Use: "consortium", Short: "Members of the consortium"}
+	consCmd := &cobra.Command{Use: "consortium", Short: "Members, validators and proposals of the consortium"}
 	members := &cobra.Command{
 		Use:   "members",
 		Short: "Every member with roles and validator power",
@@ -190,11 +190,15 @@ func queryCmd(e *env) *cobra.Command {
 			if m.Validator != nil {
 				kv = append(kv, "consensus key", m.Validator.PubKey, "power", fmt.Sprint(m.Validator.Power))
 			}
+			if m.NodeID != "" {
+				kv = append(kv, "node id", m.NodeID)
+			}
 			fields(e.stdout, kv...)
 			return nil
 		},
 	}
 	consCmd.AddCommand(members, member)
+	consCmd.AddCommand(consortiumQueryCmds(e)...)
 
 	tx := &cobra.Command{
 		Use:   "tx HASH",
@@ -251,7 +255,7 @@ func queryCmd(e *env) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(bankCmd, consCmd, tx)
+	cmd.AddCommand(bankCmd, consCmd, paramsQueryCmd(e), tx)
 	return cmd
 }
 

@@ -78,7 +78,7 @@ func txCmd(e *env) *cobra.Command {
 		_ = c.MarkFlagRequired("from")
 		bankCmd.AddCommand(c)
 	}
-	cmd.AddCommand(bankCmd)
+	cmd.AddCommand(bankCmd, consortiumTxCmd(e))
 	return cmd
 }
 
@@ -89,11 +89,24 @@ type txOutput struct {
 	Code   uint32         `json:"code"`
 	ID     string         `json:"id,omitempty"`
 	Events []client.Event `json:"events,omitempty"`
+	// Proposal is the state, after the tx's block, of the proposal a
+	// governance tx submitted or voted on.
+	Proposal *client.ProposalInfo `json:"proposal,omitempty"`
 }
+
+// builder makes a tx's messages once the client and the signer are known.
+type builder func(context.Context, *client.Client, chain.Address) ([]proto.Message, error)
 
 // submit resolves the signer, builds the messages, signs, broadcasts and
 // waits for the commit, then prints the result.
-func (e *env) submit(cmd *cobra.Command, from, memo string, build func(context.Context, *client.Client, chain.Address) ([]proto.Message, error)) error {
+func (e *env) submit(cmd *cobra.Command, from, memo string, build builder) error {
+	return e.submitThen(cmd, from, memo, build, nil)
+}
+
+// submitThen is submit with a step after the commit that may add the
+// proposal the tx concerns to the output.
+func (e *env) submitThen(cmd *cobra.Command, from, memo string, build builder,
+	after func(context.Context, *client.Client, *client.TxResult) (*client.ProposalInfo, error)) error {
 	if len(memo) > chain.MaxMemoBytes {
 		return usagef("--memo has %d bytes, at most %d", len(memo), chain.MaxMemoBytes)
 	}
@@ -115,13 +128,28 @@ func (e *env) submit(cmd *cobra.Command, from, memo string, build func(context.C
 	if err != nil {
 		return err
 	}
+	id, _ := res.CreatedID()
+	var prop *client.ProposalInfo
+	if after != nil {
+		// The tx is committed: a failure to read its effects is only noted.
+		if prop, err = after(ctx, c, res); err != nil {
+			fmt.Fprintf(e.stderr, "note: the tx is committed, but reading the proposal failed: %v\n", err)
+		}
+	}
 	if e.json() {
-		printJSON(e.stdout, txOutput{TxHash: res.Hash, Height: res.Height, Code: res.Code, Events: res.Events})
+		printJSON(e.stdout, txOutput{TxHash: res.Hash, Height: res.Height, Code: res.Code, ID: id, Events: res.Events, Proposal: prop})
 		return nil
 	}
-	fields(e.stdout, "txhash", res.Hash, "height", fmt.Sprint(res.Height), "result", "ok (code 0)")
+	kv := []string{"txhash", res.Hash, "height", fmt.Sprint(res.Height), "result", "ok (code 0)"}
+	if id != "" {
+		kv = append(kv, "id", id)
+	}
+	fields(e.stdout, kv...)
 	for _, line := range describeEvents(ctx, c, res.Events) {
 		fmt.Fprintln(e.stdout, "  "+line)
+	}
+	if prop != nil {
+		fmt.Fprintf(e.stdout, "proposal %d is now %s%s\n", prop.ID, prop.Status, proposalNote(prop))
 	}
 	return nil
 }
@@ -145,7 +173,19 @@ func describeEvents(ctx context.Context, c *client.Client, evs []client.Event) [
 			out = append(out, fmt.Sprintf("mint %s to %s", amount, attrs["to"]))
 		case "burn":
 			out = append(out, fmt.Sprintf("burn %s from %s", amount, attrs["from"]))
-		case "tx":
+		case "tx", "created":
+		case "proposal_submitted":
+			out = append(out, fmt.Sprintf("proposal %s submitted by %s, voting ends at height %s", attrs["id"], attrs["proposer"], attrs["voting_ends_at"]))
+		case "vote":
+			vote := "no"
+			if attrs["yes"] == "true" {
+				vote = "yes"
+			}
+			out = append(out, fmt.Sprintf("vote %s on proposal %s by %s", vote, attrs["proposal"], attrs["voter"]))
+		case "proposal_passed":
+			out = append(out, fmt.Sprintf("proposal %s passed", attrs["id"]))
+		case "proposal_rejected":
+			out = append(out, fmt.Sprintf("proposal %s rejected", attrs["id"]))
 		default:
 			var kv []string
 			for _, a := range ev.Attrs {
