@@ -2,6 +2,7 @@ package consortium
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -257,19 +258,39 @@ func putMember(ctx *module.Context, m *Member) {
 	}
 }
 
-// deleteMember removes a member and its node-id index.
+// deleteMember removes a member and its node-id index. A validator's node
+// stays acceptable as a peer until its removal takes effect in CometBFT
+// (two blocks on): it still signs until then, and cutting it off earlier
+// could stall a small network.
 func deleteMember(ctx *module.Context, m *Member) {
 	st := ctx.Store(Name + "/")
 	st.Delete(memberKey(m.Address))
-	if m.NodeID != "" {
+	if m.NodeID == "" {
+		return
+	}
+	if m.Validator != nil {
+		st.Set(nodeKey(m.NodeID), be64(uint64(ctx.Height+2)))
+	} else {
 		st.Delete(nodeKey(m.NodeID))
 	}
 }
 
-// AllowsPeer reports whether a CometBFT node ID belongs to a current member:
-// the answer to the permissioned network's peer filter.
+// AllowsPeer reports whether a CometBFT node ID belongs to a current member
+// (or to a removed validator whose removal has not taken effect yet): the
+// answer to the permissioned network's peer filter. ctx.Height is the last
+// committed height.
 func (*Module) AllowsPeer(ctx *module.Context, nodeID string) bool {
-	return validNodeID(nodeID) && ctx.Store(Name+"/").Get(nodeKey(nodeID)) != nil
+	if !validNodeID(nodeID) {
+		return false
+	}
+	v := ctx.Store(Name + "/").Get(nodeKey(nodeID))
+	switch len(v) {
+	case chain.AddressLen:
+		return true
+	case 8: // a removed validator's node, allowed until that height
+		return ctx.Height < int64(binary.BigEndian.Uint64(v))
+	}
+	return false
 }
 
 // Query answers /consortium/members, /consortium/member/<address>,

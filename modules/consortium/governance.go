@@ -304,9 +304,7 @@ func (c *Module) handleVote(ctx *module.Context, m *pb.MsgVote) error {
 	return c.castVote(ctx, p, voter, m.Yes)
 }
 
-// castVote records a vote and decides the proposal when the tally allows:
-// more than two thirds of the current members by count pass it; once the no
-// votes make that impossible it is rejected.
+// castVote records a vote and decides the proposal when the tally allows.
 func (c *Module) castVote(ctx *module.Context, p *Proposal, voter chain.Address, yes bool) error {
 	if yes {
 		p.Yes = append(p.Yes, voter)
@@ -321,8 +319,16 @@ func (c *Module) castVote(ctx *module.Context, p *Proposal, voter chain.Address,
 	if err != nil {
 		return err
 	}
+	c.decide(ctx, p, members)
+	c.putProposal(ctx, p)
+	return nil
+}
+
+// decide closes a proposal if its tally allows: more than two thirds of the
+// current members by count pass it; once the no votes make that impossible
+// it is rejected. Votes of members removed since they voted no longer count.
+func (c *Module) decide(ctx *module.Context, p *Proposal, members []Member) {
 	n := len(members)
-	// Votes of members removed since they voted no longer count.
 	yesCount, noCount := countMembers(p.Yes, members), countMembers(p.No, members)
 	switch {
 	case 3*yesCount > 2*n:
@@ -335,7 +341,37 @@ func (c *Module) castVote(ctx *module.Context, p *Proposal, voter chain.Address,
 		c.st(ctx).Delete(endKey(p.VotingEndsAt, p.ID))
 		ctx.Emit("proposal_rejected", module.Attr{Key: "id", Value: fmt.Sprint(p.ID)})
 	}
-	c.putProposal(ctx, p)
+}
+
+func changesMembership(a *pb.Action) bool {
+	switch a.Action.(type) {
+	case *pb.Action_AddMember, *pb.Action_RemoveMember:
+		return true
+	}
+	return false
+}
+
+// retally decides again every open proposal after the member count changed:
+// removing a member who had not voted can make a proposal pass (or fail)
+// without any new vote. Newly passed proposals execute from the next block.
+func (c *Module) retally(ctx *module.Context) error {
+	var open []uint64
+	c.st(ctx).Iterate([]byte("e/"), func(k, _ []byte) bool {
+		open = append(open, binary.BigEndian.Uint64(k[10:]))
+		return true
+	})
+	members, err := c.Members(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range open {
+		p, err := c.Proposal(ctx, id)
+		if err != nil {
+			return err
+		}
+		c.decide(ctx, p, members)
+		c.putProposal(ctx, p)
+	}
 	return nil
 }
 
@@ -409,6 +445,11 @@ func (c *Module) EndBlock(ctx *module.Context) error {
 		}
 		p.DecidedHeight = ctx.Height
 		c.putProposal(ctx, p)
+		if err == nil && changesMembership(&a) {
+			if err := c.retally(ctx); err != nil {
+				return err
+			}
+		}
 		ctx.Emit("proposal_executed",
 			module.Attr{Key: "id", Value: fmt.Sprint(id)},
 			module.Attr{Key: "status", Value: p.Status},
@@ -531,6 +572,9 @@ func (c *Module) plan(ctx *module.Context, a *pb.Action) (func() error, bool, er
 		n := *m
 		n.Roles = append([]string(nil), x.SetRoles.Roles...)
 		wasValidator := m.Validator != nil
+		if wasValidator && len(x.SetRoles.ConsensusPubKey) > 0 {
+			return nil, false, chain.Wrapf(ErrInvalidProposal, "%s is already a validator: change its power with set_power", m.Name)
+		}
 		switch {
 		case n.HasRole(RoleValidator) && !wasValidator:
 			if len(x.SetRoles.ConsensusPubKey) != 32 || x.SetRoles.Power <= 0 {

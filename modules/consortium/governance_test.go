@@ -191,8 +191,17 @@ func TestRemoveMemberStopsCountingAndPeering(t *testing.T) {
 	if len(vus) != 1 || vus[0].Power != 0 {
 		t.Fatalf("want one power-0 update, got %+v", vus)
 	}
+	// The removed validator still signs until CometBFT applies its
+	// removal (H+2), so its node stays a peer until then.
+	removedAt := g.height - 1
+	if !g.m.AllowsPeer(g.ctx(), fmt.Sprintf("%040x", 4)) {
+		t.Error("removed validator's node cut off before its removal takes effect")
+	}
+	for g.height <= removedAt+2 {
+		g.endBlock()
+	}
 	if g.m.AllowsPeer(g.ctx(), fmt.Sprintf("%040x", 4)) {
-		t.Error("removed member's node still accepted")
+		t.Error("removed member's node still accepted after its removal took effect")
 	}
 	// With 3 members, 2 yes votes are not enough (2*3 = 6 is not > 6)...
 	id2, _ := g.propose(0, &pb.Action{Action: &pb.Action_SetParam{SetParam: &pb.SetParam{Key: ParamVotingPeriod, Value: "50"}}})
@@ -365,5 +374,28 @@ func TestCheckValidatorChange(t *testing.T) {
 	}
 	if err := checkValidatorChange(four()[:1], "0", "0", 0); !errors.Is(err, ErrUnsafeValidatorChange) {
 		t.Errorf("removing the last: %v", err)
+	}
+}
+
+// TestRemovalRetalliesOpenProposals: removing a member who had not voted
+// passes a proposal that now has more than two thirds of the members.
+func TestRemovalRetalliesOpenProposals(t *testing.T) {
+	g := newGov(t, 5)
+	p1, _ := g.propose(0, &pb.Action{Action: &pb.Action_SetParam{SetParam: &pb.SetParam{Key: ParamVotingPeriod, Value: "77"}}})
+	g.vote(1, p1, true)
+	g.vote(2, p1, true) // 3 of 5: not enough
+	p2, _ := g.propose(0, &pb.Action{Action: &pb.Action_RemoveMember{RemoveMember: &pb.RemoveMember{Address: g.addr(4)}}})
+	for i := 1; i <= 3; i++ {
+		g.vote(i, p2, true)
+	}
+	g.endBlock() // removes member 4: now 3 of 4 voted yes on p1
+	if s := g.status(p1); s != StatusQueued {
+		t.Fatalf("p1 after the removal: %s, want queued", s)
+	}
+	g.endBlock()
+	var period int64
+	g.ps.Get(g.ctx(), ParamVotingPeriod, &period)
+	if g.status(p1) != StatusExecuted || period != 77 {
+		t.Fatalf("p1 %s, period %d", g.status(p1), period)
 	}
 }
