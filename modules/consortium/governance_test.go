@@ -252,6 +252,8 @@ func TestRejectionExpiryAndBadInput(t *testing.T) {
 		{"validator too strong to add", g.keys[0], &pb.MsgSubmitProposal{Proposer: g.addr(0), Action: newMemberAction(3, 20)}, ErrUnsafeValidatorChange},
 		{"unknown param", g.keys[0], &pb.MsgSubmitProposal{Proposer: g.addr(0), Action: &pb.Action{Action: &pb.Action_SetParam{SetParam: &pb.SetParam{Key: "nope.x", Value: "1"}}}}, params.ErrInvalidParam},
 		{"param out of range", g.keys[0], &pb.MsgSubmitProposal{Proposer: g.addr(0), Action: &pb.Action{Action: &pb.Action_SetParam{SetParam: &pb.SetParam{Key: ParamVotingPeriod, Value: "0"}}}}, params.ErrInvalidParam},
+		{"consensus key for an existing validator", g.keys[0], &pb.MsgSubmitProposal{Proposer: g.addr(0), Action: &pb.Action{Action: &pb.Action_SetRoles{SetRoles: &pb.SetRoles{
+			Address: g.addr(1), Roles: []string{RoleValidator, RoleAcquirer}, ConsensusPubKey: consensusKey(50), Power: 5}}}}, ErrInvalidProposal},
 		{"zero power", g.keys[0], &pb.MsgSubmitProposal{Proposer: g.addr(0), Action: &pb.Action{Action: &pb.Action_SetPower{SetPower: &pb.SetPower{Address: g.addr(1), Power: 0}}}}, ErrInvalidProposal},
 	}
 	for _, tc := range cases {
