@@ -2,7 +2,6 @@ package chain_test
 
 import (
 	"bytes"
-	"crypto/elliptic"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -321,11 +320,10 @@ func FuzzP256Verify(f *testing.F) {
 	msg := []byte("amp-tx-v1\x00body")
 	sig, _ := k.d.Sign(msg)
 	pub := k.d.PubKey().Bytes
-	x, y := elliptic.UnmarshalCompressed(elliptic.P256(), pub)
 	f.Add(pub, sig, msg)
 	f.Add(pub, sig, msg[:3])
 	f.Add(pub, append(sig[:32:32], p256N.Bytes()...), msg)
-	f.Add(elliptic.Marshal(elliptic.P256(), x, y), sig, msg)
+	f.Add(p256Uncompressed(pub), sig, msg)
 	f.Add(append([]byte{0x02}, fill(0xff, 32)...), fill(0xff, 64), []byte{})
 	f.Add([]byte{}, []byte{}, []byte{})
 	f.Fuzz(func(t *testing.T, key, sig, msg []byte) {

@@ -2,6 +2,8 @@ package chain_test
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -271,4 +273,46 @@ func refBech32(hrp string, data []byte) string {
 		sb.WriteByte(charset[(mod>>(5*(5-i)))&31])
 	}
 	return sb.String()
+}
+
+// p256Uncompressed expands a compressed P-256 key to 0x04 || X || Y, or nil
+// when it is not a point.
+func p256Uncompressed(compressed []byte) []byte {
+	x, y := elliptic.UnmarshalCompressed(elliptic.P256(), compressed)
+	if x == nil {
+		return nil
+	}
+	out := make([]byte, 65)
+	out[0] = 4
+	x.FillBytes(out[1:33])
+	y.FillBytes(out[33:])
+	return out
+}
+
+// stdP256Pub parses a compressed key with the standard library alone.
+func stdP256Pub(t testing.TB, compressed []byte) *ecdsa.PublicKey {
+	t.Helper()
+	pk, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), p256Uncompressed(compressed))
+	if err != nil {
+		t.Fatalf("parse p256 key %x: %v", compressed, err)
+	}
+	return pk
+}
+
+// stdP256FromScalar derives the public key of a scalar with the standard
+// library and returns it with its compressed form.
+func stdP256FromScalar(t testing.TB, scalar []byte) (*ecdsa.PublicKey, []byte) {
+	t.Helper()
+	k, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), scalar)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := k.PublicKey.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := make([]byte, 33)
+	c[0] = 2 | u[64]&1
+	copy(c[1:], u[1:33])
+	return &k.PublicKey, c
 }

@@ -93,7 +93,15 @@ func NewPubKey(t KeyType, b []byte) (PubKey, error) {
 		if x == nil {
 			return PubKey{}, Wrapf(ErrInvalidPubKey, "p256 key is not a compressed point on the curve")
 		}
-		return PubKey{Type: t, Bytes: append([]byte(nil), b...), p256: &ecdsa.PublicKey{Curve: elliptic.P256(), X: x, Y: y}}, nil
+		uncompressed := make([]byte, 65)
+		uncompressed[0] = 4
+		x.FillBytes(uncompressed[1:33])
+		y.FillBytes(uncompressed[33:])
+		pk, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), uncompressed)
+		if err != nil {
+			return PubKey{}, Wrapf(ErrInvalidPubKey, "p256 key: %v", err)
+		}
+		return PubKey{Type: t, Bytes: append([]byte(nil), b...), p256: pk}, nil
 	}
 	return PubKey{}, Wrapf(ErrInvalidPubKey, "unknown key type %d", t)
 }
@@ -231,7 +239,7 @@ type p256Priv struct {
 }
 
 func newP256Priv(k *ecdsa.PrivateKey) *p256Priv {
-	pub, _ := NewPubKey(KeyP256, elliptic.MarshalCompressed(elliptic.P256(), k.X, k.Y))
+	pub, _ := NewPubKey(KeyP256, compressP256(k))
 	return &p256Priv{priv: k, pub: pub}
 }
 
@@ -250,6 +258,18 @@ func (k *p256Priv) Sign(msg []byte) ([]byte, error) {
 		return nil, err
 	}
 	return P256SigLowS(r, s), nil
+}
+
+// compressP256 returns the 33-byte SEC1 compressed form of a key's point.
+func compressP256(k *ecdsa.PrivateKey) []byte {
+	u, err := k.PublicKey.Bytes() // 0x04 || X || Y
+	if err != nil || len(u) != 65 {
+		panic(fmt.Sprintf("chain: p256 public key encoding: %v", err)) // a key we generated or parsed is always on the curve
+	}
+	out := make([]byte, 33)
+	out[0] = 2 | u[64]&1
+	copy(out[1:], u[1:33])
+	return out
 }
 
 // P256SigLowS encodes (r, s) as 64-byte r||s, replacing s by n-s when s is

@@ -159,12 +159,10 @@ func reverse(b []byte) []byte {
 
 func TestP256CrossCheck(t *testing.T) {
 	k := fixedKey(t, chain.KeyP256, 0x03)
-	scalar := new(big.Int).SetBytes(fill(0x03, 32))
-	x, y := elliptic.P256().ScalarBaseMult(scalar.Bytes())
-	if want := elliptic.MarshalCompressed(elliptic.P256(), x, y); !bytes.Equal(k.PubKey().Bytes, want) {
+	std, want := stdP256FromScalar(t, fill(0x03, 32))
+	if !bytes.Equal(k.PubKey().Bytes, want) {
 		t.Fatalf("public key %x, want compressed SEC1 %x", k.PubKey().Bytes, want)
 	}
-	std := &ecdsa.PublicKey{Curve: elliptic.P256(), X: x, Y: y}
 	msg := []byte("amp-tx-v1\x00body")
 	digest := sha256.Sum256(msg)
 	for i := 0; i < 32; i++ {
@@ -213,8 +211,7 @@ func TestP256HighSRejected(t *testing.T) {
 	r.FillBytes(bad[:32])
 	high.FillBytes(bad[32:])
 
-	stdPub := &ecdsa.PublicKey{Curve: elliptic.P256()}
-	stdPub.X, stdPub.Y = elliptic.UnmarshalCompressed(elliptic.P256(), pub.Bytes)
+	stdPub := stdP256Pub(t, pub.Bytes)
 	if !ecdsa.Verify(stdPub, digest[:], r, high) {
 		t.Fatal("the high-S twin should be mathematically valid")
 	}
@@ -277,8 +274,7 @@ func TestNewPubKey(t *testing.T) {
 	ed := fixedKey(t, chain.KeyEd25519, 0x01).PubKey()
 	p := fixedKey(t, chain.KeyP256, 0x03).PubKey()
 	pBytes := p.Bytes
-	px, py := elliptic.UnmarshalCompressed(elliptic.P256(), pBytes)
-	uncompressed := elliptic.Marshal(elliptic.P256(), px, py) // 04 || x || y, 65 bytes
+	uncompressed := p256Uncompressed(pBytes) // 04 || x || y, 65 bytes
 	pField := elliptic.P256().Params().P.FillBytes(make([]byte, 32))
 
 	bad := []struct {
@@ -728,11 +724,10 @@ func TestP256LiteralPubKey(t *testing.T) {
 		t.Fatal("a literal of another key verified the signature")
 	}
 	// Literals that NewPubKey would refuse never verify, and never panic.
-	x, y := elliptic.UnmarshalCompressed(elliptic.P256(), k.PubKey().Bytes)
 	for name, b := range map[string][]byte{
 		"nil":               nil,
 		"x only":            k.PubKey().Bytes[1:],
-		"uncompressed":      elliptic.Marshal(elliptic.P256(), x, y),
+		"uncompressed":      p256Uncompressed(k.PubKey().Bytes),
 		"x not on curve":    notOnCurveX(t),
 		"prefix 04":         append([]byte{0x04}, k.PubKey().Bytes[1:]...),
 		"x = 2^256-1":       append([]byte{0x02}, fill(0xff, 32)...),

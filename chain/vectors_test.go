@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/ecdsa"
 	stded25519 "crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -441,13 +440,13 @@ func checkVectorFile(t *testing.T, f *vectorFile) {
 					}
 				case "p256":
 					sawP256 = true
-					x, y := elliptic.P256().ScalarBaseMult(priv)
-					if !bytes.Equal(elliptic.MarshalCompressed(elliptic.P256(), x, y), pub) {
+					stdPub, compressed := stdP256FromScalar(t, priv)
+					if !bytes.Equal(compressed, pub) {
 						t.Fatalf("signer %d: public key is not the scalar's", j)
 					}
 					digest := sha256.Sum256(signBytes)
 					r, ss := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
-					if len(sig) != 64 || !ecdsa.Verify(&ecdsa.PublicKey{Curve: elliptic.P256(), X: x, Y: y}, digest[:], r, ss) {
+					if len(sig) != 64 || !ecdsa.Verify(stdPub, digest[:], r, ss) {
 						t.Fatalf("signer %d: P-256 signature does not verify", j)
 					}
 					if ss.Cmp(p256Half) > 0 {
