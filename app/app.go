@@ -82,8 +82,8 @@ type App struct {
 	genesisPeers map[string]bool
 
 	// The block in progress, touched only by the consensus connection.
-	genesis      *overlay // InitChain's writes, committed with the first block
-	block        *blockState
+	genesis       *overlay // InitChain's writes, committed with the first block
+	block         *blockState
 	initialHeight int64
 
 	// The mempool's view of nonces: the next nonce of each signer counting

@@ -27,7 +27,7 @@ var (
 //	a/<symbol>                 asset definition (JSON)
 //	b/<address 20><symbol>     balance (32-byte big-endian amount)
 //	s/<symbol>                 supply: issued minus burned (32 bytes)
-func assetKey(sym string) []byte { return []byte("a/" + sym) }
+func assetKey(sym string) []byte  { return []byte("a/" + sym) }
 func supplyKey(sym string) []byte { return []byte("s/" + sym) }
 func balanceKey(a chain.Address, sym string) []byte {
 	k := make([]byte, 0, 2+chain.AddressLen+len(sym))
