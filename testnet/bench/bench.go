@@ -1,0 +1,559 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	cfg "github.com/cometbft/cometbft/config"
+
+	"github.com/amp-ledger/amp/node/home"
+	"github.com/amp-ledger/amp/testnet/loadgen"
+	"github.com/amp-ledger/amp/testnet/nodeproc"
+)
+
+// ChainID of the benchmark chains.
+const ChainID = "amp-bench"
+
+// Settings are the node settings both systems get. They are applied over
+// the configuration `ampd init` writes (the ledger's node defaults), and the
+// resulting config.toml is written to both homes, so the AMP node and the
+// kvstore node run with the same consensus, mempool, RPC and p2p settings.
+type Settings struct {
+	// TimeoutCommit is consensus.timeout_commit: the pause after each
+	// commit, which sets the block rate.
+	TimeoutCommit time.Duration
+	// LogLevel is the nodes' log_level.
+	LogLevel string
+}
+
+// DefaultSettings: the node defaults with 500 ms blocks.
+func DefaultSettings() Settings {
+	return Settings{TimeoutCommit: 500 * time.Millisecond, LogLevel: "info"}
+}
+
+// Apply sets s on c.
+func (s Settings) Apply(c *cfg.Config) {
+	if s.TimeoutCommit > 0 {
+		c.Consensus.TimeoutCommit = s.TimeoutCommit
+	}
+	if s.LogLevel != "" {
+		c.LogLevel = s.LogLevel
+	}
+}
+
+// Options configure a benchmark run.
+type Options struct {
+	Settings Settings
+	Load     loadgen.Config
+	// Accounts is the number of sending accounts (and kvstore lanes).
+	Accounts int
+	// MaxRate bounds how many transfers are signed up front: enough for
+	// MaxRate tx/s over the warm-up and window.
+	MaxRate int
+	// Dir holds the homes and logs; empty means a new temporary folder,
+	// removed at the end unless Keep.
+	Dir  string
+	Keep bool
+	// BinDir holds ampd and cometbft; they are built there.
+	BinDir string
+	// ProfileDir, if set, receives a CPU profile of each node taken over
+	// the middle of the window (CometBFT's pprof server).
+	ProfileDir string
+	// Systems to run: "amp", "kvstore" (default both, in that order).
+	Systems []string
+	// Runs repeats the pair on fresh homes, alternating the systems; the
+	// report shows each system's median run.
+	Runs int
+	// IdleWait, if positive, waits up to this long before each run for
+	// the machine to be idle (other processes using under 0.25 cores), so
+	// that the two systems are measured under the same conditions.
+	IdleWait time.Duration
+	Log      io.Writer
+}
+
+// DefaultOptions runs 2000 accounts for a 5 s warm-up and a 20 s window.
+func DefaultOptions() Options {
+	return Options{
+		Settings: DefaultSettings(),
+		Load:     loadgen.DefaultConfig(),
+		Accounts: 2000,
+		MaxRate:  8000,
+		BinDir:   "bin",
+		Systems:  []string{"amp", "kvstore"},
+		Runs:     1,
+		IdleWait: 2 * time.Minute,
+		Log:      os.Stderr,
+	}
+}
+
+// Report is what a benchmark measured.
+type Report struct {
+	Settings Settings
+	Config   *cfg.Config
+	// Results holds each system's median run (by throughput), Runs all.
+	Results  map[string]*loadgen.Result
+	Runs     map[string][]*loadgen.Result
+	Profiles map[string]string
+	Machine  string
+}
+
+func (o *Options) logf(format string, args ...any) {
+	if o.Log != nil {
+		fmt.Fprintf(o.Log, format+"\n", args...)
+	}
+}
+
+// Run builds the binaries, creates both homes with one config, and runs the
+// load against each node in turn.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	if o.Accounts < 2 {
+		return nil, fmt.Errorf("need at least 2 accounts")
+	}
+	if o.Runs < 1 {
+		o.Runs = 1
+	}
+	dir := o.Dir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "ampbench-")
+		if err != nil {
+			return nil, err
+		}
+		dir = d
+		if !o.Keep {
+			defer os.RemoveAll(dir)
+		}
+	}
+	if err := os.MkdirAll(o.BinDir, 0o755); err != nil {
+		return nil, err
+	}
+	systems := o.Systems
+	if len(systems) == 0 {
+		systems = []string{"amp", "kvstore"}
+	}
+	b := &bencher{o: &o, accts: loadgen.DeriveAccounts("bench", o.Accounts)}
+	for _, s := range systems {
+		switch s {
+		case "amp":
+			b.withAMP = true
+		case "kvstore":
+		default:
+			return nil, fmt.Errorf("unknown system %q (amp or kvstore)", s)
+		}
+	}
+	var err error
+	if b.withAMP {
+		o.logf("building ampd into %s", o.BinDir)
+		if b.ampd, err = nodeproc.Build(o.BinDir, "ampd", nodeproc.AmpdPkg); err != nil {
+			return nil, err
+		}
+	}
+	o.logf("building cometbft into %s", o.BinDir)
+	if b.cometbft, err = nodeproc.Build(o.BinDir, "cometbft", nodeproc.CometBFTPkg); err != nil {
+		return nil, err
+	}
+	if b.ports, err = nodeproc.NewPorts(o.ProfileDir != ""); err != nil {
+		return nil, err
+	}
+	rep := &Report{Settings: o.Settings, Results: map[string]*loadgen.Result{}, Runs: map[string][]*loadgen.Result{}, Profiles: map[string]string{}, Machine: Machine()}
+	for run := range o.Runs {
+		runDir := filepath.Join(dir, fmt.Sprintf("run%d", run+1))
+		c, err := b.homes(runDir)
+		if err != nil {
+			return nil, err
+		}
+		if rep.Config == nil {
+			rep.Config = c
+		}
+		for _, sys := range systems {
+			if o.Runs > 1 {
+				o.logf("run %d of %d: %s", run+1, o.Runs, sys)
+			}
+			res, prof, err := b.runSystem(ctx, sys, runDir, run == 0)
+			if err != nil {
+				return nil, err
+			}
+			rep.Runs[sys] = append(rep.Runs[sys], res)
+			if prof != "" {
+				rep.Profiles[sys] = prof
+			}
+			o.logf("%s", res.Summary())
+		}
+	}
+	for sys, rs := range rep.Runs {
+		rep.Results[sys] = median(rs)
+	}
+	return rep, nil
+}
+
+// median returns the result with the median throughput (the lower middle
+// one for an even count).
+func median(rs []*loadgen.Result) *loadgen.Result {
+	s := append([]*loadgen.Result(nil), rs...)
+	sort.Slice(s, func(i, j int) bool { return s[i].TPS < s[j].TPS })
+	return s[(len(s)-1)/2]
+}
+
+type bencher struct {
+	o        *Options
+	accts    []loadgen.Account
+	withAMP  bool
+	ampd     string
+	cometbft string
+	ports    nodeproc.Ports
+	transfer *loadgen.TransferSource
+	txSize   int
+}
+
+// homes creates the AMP and kvstore homes of one run under dir, with one
+// config for both: the AMP node's (as `ampd init` wrote it, or the same
+// defaults from node/home when only kvstore runs), with the bench
+// settings.
+func (b *bencher) homes(dir string) (*cfg.Config, error) {
+	ampHome, kvHome := filepath.Join(dir, "amp"), filepath.Join(dir, "kvstore")
+	if b.withAMP {
+		if err := nodeproc.InitAmpd(b.ampd, ampHome, ChainID, "bench"); err != nil {
+			return nil, err
+		}
+		if err := loadgen.FundGenesis(home.GenesisFile(ampHome), b.accts, "1000000USD"); err != nil {
+			return nil, err
+		}
+	}
+	if err := nodeproc.InitCometBFT(b.cometbft, kvHome); err != nil {
+		return nil, err
+	}
+	var c *cfg.Config
+	var err error
+	if b.withAMP {
+		if err := copyConsensusParams(home.GenesisFile(ampHome), home.GenesisFile(kvHome)); err != nil {
+			return nil, err
+		}
+		c, err = nodeproc.LoadConfig(ampHome)
+	} else {
+		c, err = home.DefaultConfig(ampHome, home.NodeConfig{Moniker: "bench"})
+	}
+	if err != nil {
+		return nil, err
+	}
+	b.o.Settings.Apply(c)
+	b.ports.Apply(c)
+	if err := c.ValidateBasic(); err != nil {
+		return nil, err
+	}
+	if b.withAMP {
+		if err := nodeproc.WriteConfig(ampHome, c); err != nil {
+			return nil, err
+		}
+	}
+	moniker := c.Moniker
+	c.Moniker = "kvstore"
+	if err := nodeproc.WriteConfig(kvHome, c); err != nil {
+		return nil, err
+	}
+	c.Moniker = moniker
+	c.SetRoot(ampHome)
+	return c, nil
+}
+
+// runSystem starts one system's node from the homes in dir, runs the load
+// against it and stops it.
+func (b *bencher) runSystem(ctx context.Context, sys, dir string, profile bool) (*loadgen.Result, string, error) {
+	o := b.o
+	var (
+		src  loadgen.Source
+		proc *nodeproc.Process
+		err  error
+	)
+	if o.IdleWait > 0 {
+		if busy, ok := waitIdle(ctx, o.IdleWait); !ok {
+			o.logf("warning: the machine stayed busy (%.2f cores used by other processes); measuring anyway", busy)
+		}
+	}
+	switch sys {
+	case "amp":
+		if b.transfer == nil {
+			total := o.MaxRate * int((o.Load.Warmup+o.Load.Duration)/time.Second+1)
+			per := (total + o.Accounts - 1) / o.Accounts
+			o.logf("signing %d transfers from %d accounts", per*o.Accounts, o.Accounts)
+			if b.transfer, err = loadgen.NewTransferSource(loadgen.TransferOptions{ChainID: ChainID, Accounts: b.accts, PerAccount: per}); err != nil {
+				return nil, "", err
+			}
+			b.txSize = b.transfer.TxSize()
+		}
+		b.transfer.Reset()
+		src = b.transfer
+		proc, err = nodeproc.Start("ampd", filepath.Join(dir, "ampd.log"), b.ampd, "start", "--home", filepath.Join(dir, "amp"))
+	case "kvstore":
+		if b.txSize == 0 {
+			if b.txSize, err = loadgen.SampleTransferSize(ChainID); err != nil {
+				return nil, "", err
+			}
+		}
+		if src, err = loadgen.NewKVSource(o.Accounts, b.txSize, 0); err != nil {
+			return nil, "", err
+		}
+		proc, err = nodeproc.Start("cometbft", filepath.Join(dir, "cometbft.log"), b.cometbft, "start", "--home", filepath.Join(dir, "kvstore"), "--proxy_app=kvstore")
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	ports := b.ports
+	if !profile {
+		ports.Pprof = 0
+	}
+	res, prof, err := runOne(ctx, o, sys, ports, src, proc)
+	stopErr := proc.Stop(20 * time.Second)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w\n%s", sys, err, proc.Tail(3000))
+	}
+	if stopErr != nil {
+		o.logf("warning: %v", stopErr)
+	}
+	return res, prof, nil
+}
+
+func runOne(ctx context.Context, o *Options, sys string, ports nodeproc.Ports, src loadgen.Source, proc *nodeproc.Process) (*loadgen.Result, string, error) {
+	client, err := loadgen.NewClient(ports.RPCURL())
+	if err != nil {
+		return nil, "", err
+	}
+	defer client.Close()
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if _, err := client.WaitReady(wctx, 2); err != nil {
+		return nil, "", err
+	}
+	o.logf("running %s load: %s warm-up, %s window", src.Name(), o.Load.Warmup, o.Load.Duration)
+	var profPath string
+	profDone := make(chan error, 1)
+	if o.ProfileDir != "" && ports.Pprof != 0 {
+		profPath = filepath.Join(o.ProfileDir, sys+".cpu.pprof")
+		secs := int(o.Load.Duration/time.Second) / 2
+		secs = max(secs, 1)
+		go func() {
+			select {
+			case <-time.After(o.Load.Warmup + o.Load.Duration/4):
+			case <-ctx.Done():
+				profDone <- ctx.Err()
+				return
+			}
+			profDone <- fetchProfile(ctx, ports.Pprof, secs, profPath)
+		}()
+	} else {
+		profDone <- nil
+	}
+	// CPU used over the window by the node, by this process and by
+	// everything else on the machine.
+	cpuDone := make(chan cpuUse, 1)
+	go func() { cpuDone <- measureCPU(ctx, proc, o.Load.Warmup, o.Load.Duration) }()
+	res, err := loadgen.Run(ctx, client, src, o.Load)
+	if err == nil {
+		u := <-cpuDone
+		res.NodeCPU, res.ClientCPU, res.OtherCPU = u.node, u.self, u.other
+		o.logf("  cpu over the window (cores): node %.2f, load generator %.2f, other processes %.2f", u.node, u.self, u.other)
+		if u.other > busyCores {
+			o.logf("  warning: other processes used %.2f cores during the window; figures are lower than on an idle machine", u.other)
+		}
+	}
+	if perr := <-profDone; perr != nil {
+		o.logf("warning: profile of %s: %v", sys, perr)
+		profPath = ""
+	}
+	return res, profPath, err
+}
+
+// waitIdle waits until the machine's CPU use over 2 s is under 0.25
+// cores, or max has passed; it returns the last use seen and whether the
+// machine was idle.
+func waitIdle(ctx context.Context, max time.Duration) (float64, bool) {
+	deadline := time.Now().Add(max)
+	for {
+		b0, _, err := nodeproc.MachineCPU()
+		t0 := time.Now()
+		select {
+		case <-time.After(2 * time.Second):
+		case <-ctx.Done():
+			return 0, false
+		}
+		b1, _, err2 := nodeproc.MachineCPU()
+		if err != nil || err2 != nil {
+			return 0, true
+		}
+		busy := (b1 - b0).Seconds() / time.Since(t0).Seconds()
+		if busy < 0.25 {
+			return busy, true
+		}
+		if time.Now().After(deadline) {
+			return busy, false
+		}
+	}
+}
+
+// busyCores is how much CPU other processes may use during a window
+// before its figures are flagged as not comparable.
+const busyCores = 0.15
+
+type cpuUse struct{ node, self, other float64 }
+
+// measureCPU samples CPU times at the start and end of the window and
+// returns the cores used by the node, this process and everything else.
+func measureCPU(ctx context.Context, proc *nodeproc.Process, warmup, window time.Duration) cpuUse {
+	var u cpuUse
+	select {
+	case <-time.After(warmup):
+	case <-ctx.Done():
+		return u
+	}
+	n0, err1 := proc.CPUTime()
+	s0, err2 := nodeproc.ProcCPUTime(os.Getpid())
+	b0, _, err3 := nodeproc.MachineCPU()
+	t0 := time.Now()
+	select {
+	case <-time.After(window):
+	case <-ctx.Done():
+		return u
+	}
+	n1, err4 := proc.CPUTime()
+	s1, err5 := nodeproc.ProcCPUTime(os.Getpid())
+	b1, _, err6 := nodeproc.MachineCPU()
+	if err := errors.Join(err1, err2, err3, err4, err5, err6); err != nil {
+		return u
+	}
+	wall := time.Since(t0).Seconds()
+	u.node = (n1 - n0).Seconds() / wall
+	u.self = (s1 - s0).Seconds() / wall
+	u.other = max(0, (b1-b0).Seconds()/wall-u.node-u.self)
+	return u
+}
+
+func fetchProfile(ctx context.Context, port, secs int, path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", port, secs), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("pprof: http %d", resp.StatusCode)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// copyConsensusParams makes the genesis at dst use the consensus params of
+// the genesis at src (block size, evidence, validator key types).
+func copyConsensusParams(src, dst string) error {
+	var s, d map[string]json.RawMessage
+	for _, x := range []struct {
+		path string
+		m    *map[string]json.RawMessage
+	}{{src, &s}, {dst, &d}} {
+		b, err := os.ReadFile(x.path)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(b, x.m); err != nil {
+			return fmt.Errorf("genesis %s: %w", x.path, err)
+		}
+	}
+	if p, ok := s["consensus_params"]; ok {
+		d["consensus_params"] = p
+	}
+	b, err := json.MarshalIndent(d, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, 0o644)
+}
+
+// Machine describes this machine: CPU model, cores, Go version.
+func Machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "model name") {
+				if i := strings.IndexByte(line, ':'); i >= 0 {
+					model = strings.TrimSpace(line[i+1:])
+				}
+				break
+			}
+		}
+	}
+	mem := ""
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int64
+		if _, err := fmt.Sscanf(string(b), "MemTotal: %d kB", &kb); err == nil {
+			mem = fmt.Sprintf(", %.0f GiB RAM", float64(kb)/(1<<20))
+		}
+	}
+	return fmt.Sprintf("%s, %d cores%s, %s %s/%s", model, runtime.NumCPU(), mem, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// Table renders the report's figures and the AMP/kvstore ratio.
+func (r *Report) Table() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "machine: %s\n", r.Machine)
+	c := r.Config
+	fmt.Fprintf(&b, "node config (both): timeout_commit %s, mempool size %d (%d MiB), recheck %v, rpc batch %d, tx_index %s, log %s\n",
+		c.Consensus.TimeoutCommit, c.Mempool.Size, c.Mempool.MaxTxsBytes>>20, c.Mempool.Recheck, c.RPC.MaxRequestBatchSize, c.TxIndex.Indexer, c.LogLevel)
+	fmt.Fprintf(&b, "\n%-38s %8s %8s %8s %8s %9s %11s %9s %9s %9s\n", "system (1 validator, 127.0.0.1)", "tx/s", "p50", "p99", "tx bytes", "txs/block", "block every", "node cpu", "load cpu", "other cpu")
+	rows := []struct{ key, label string }{
+		{"amp", "AMP ledger: signed bank transfers"},
+		{"kvstore", "CometBFT kvstore: key=value"},
+	}
+	busy := false
+	for _, row := range rows {
+		res := r.Results[row.key]
+		if res == nil {
+			continue
+		}
+		label := row.label
+		if res.OtherCPU > busyCores {
+			label += " *"
+			busy = true
+		}
+		fmt.Fprintf(&b, "%-38s %8.0f %8s %8s %8d %9.0f %11s %9.2f %9.2f %9.2f\n", label, res.TPS,
+			res.P50.Round(time.Millisecond), res.P99.Round(time.Millisecond), res.TxSize, res.TxsPerBlock, res.BlockInterval.Round(time.Millisecond), res.NodeCPU, res.ClientCPU, res.OtherCPU)
+	}
+	if a, k := r.Results["amp"], r.Results["kvstore"]; a != nil && k != nil && k.TPS > 0 {
+		fmt.Fprintf(&b, "%-38s %8.2f\n", "ratio AMP / kvstore (tx/s)", a.TPS/k.TPS)
+	}
+	if busy {
+		fmt.Fprintf(&b, "* other processes used more than %.2f cores during this run: its figures are low and the ratio is not a fair comparison; rerun on an idle machine (-runs 3)\n", busyCores)
+	}
+	for _, row := range rows {
+		if rs := r.Runs[row.key]; len(rs) > 1 {
+			tps := make([]string, len(rs))
+			for i, x := range rs {
+				tps[i] = fmt.Sprintf("%.0f", x.TPS)
+			}
+			fmt.Fprintf(&b, "%s: %d runs, tx/s %s (the table shows the median run)\n", row.key, len(rs), strings.Join(tps, ", "))
+		}
+	}
+	for sys, p := range r.Profiles {
+		fmt.Fprintf(&b, "CPU profile of the %s node: %s (go tool pprof -top %s)\n", sys, p, p)
+	}
+	return b.String()
+}

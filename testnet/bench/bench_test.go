@@ -1,0 +1,31 @@
+package bench
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/amp-ledger/amp/node/home"
+	"github.com/amp-ledger/amp/testnet/loadgen"
+)
+
+func TestTableAndMedian(t *testing.T) {
+	c, err := home.DefaultConfig(t.TempDir(), home.NodeConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	DefaultSettings().Apply(c)
+	amp := []*loadgen.Result{{TPS: 3000}, {TPS: 5000, P50: time.Second}, {TPS: 4000, P50: 2 * time.Second}}
+	kv := []*loadgen.Result{{TPS: 8000, OtherCPU: 0.5}}
+	r := &Report{Config: c, Machine: "m", Runs: map[string][]*loadgen.Result{"amp": amp, "kvstore": kv},
+		Results: map[string]*loadgen.Result{"amp": median(amp), "kvstore": median(kv)}}
+	if r.Results["amp"].TPS != 4000 {
+		t.Fatalf("median %v", r.Results["amp"].TPS)
+	}
+	out := r.Table()
+	for _, want := range []string{"timeout_commit 500ms", "ratio AMP / kvstore (tx/s)", "0.50", "kvstore: key=value *", "not a fair comparison", "amp: 3 runs, tx/s 3000, 5000, 4000"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}

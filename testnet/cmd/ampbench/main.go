@@ -1,0 +1,51 @@
+// Command ampbench prints the ledger's load figures next to CometBFT's
+// kvstore baseline, measured on this machine (see docs/benchmarks.md).
+//
+//	go run ./testnet/cmd/ampbench [-duration 20s] [-warmup 5s] [-accounts 2000] [-profile DIR]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/amp-ledger/amp/testnet/bench"
+)
+
+func main() {
+	o := bench.DefaultOptions()
+	flag.DurationVar(&o.Load.Duration, "duration", o.Load.Duration, "measured window")
+	flag.DurationVar(&o.Load.Warmup, "warmup", o.Load.Warmup, "warm-up before the window")
+	flag.DurationVar(&o.Load.Drain, "drain", o.Load.Drain, "wait for in-flight txs after the window")
+	flag.IntVar(&o.Load.Workers, "workers", o.Load.Workers, "concurrent RPC connections")
+	flag.IntVar(&o.Load.Batch, "batch", o.Load.Batch, "broadcast_tx_sync calls per JSON-RPC batch")
+	flag.IntVar(&o.Load.MaxInFlight, "inflight", o.Load.MaxInFlight, "max txs admitted but not committed")
+	flag.Float64Var(&o.Load.Rate, "rate", 0, "cap submission at this many tx/s (0: as fast as -inflight allows)")
+	flag.IntVar(&o.Accounts, "accounts", o.Accounts, "sending accounts (kvstore lanes)")
+	flag.IntVar(&o.MaxRate, "max-rate", o.MaxRate, "transfers signed up front per second of run")
+	flag.DurationVar(&o.Settings.TimeoutCommit, "timeout-commit", o.Settings.TimeoutCommit, "consensus.timeout_commit of both nodes")
+	flag.StringVar(&o.Settings.LogLevel, "log-level", o.Settings.LogLevel, "log_level of both nodes")
+	flag.StringVar(&o.Dir, "dir", "", "folder for homes and logs (default: temporary, removed)")
+	flag.BoolVar(&o.Keep, "keep", false, "keep the temporary folder")
+	flag.StringVar(&o.BinDir, "bin", o.BinDir, "where ampd and cometbft are built")
+	flag.StringVar(&o.ProfileDir, "profile", "", "write CPU profiles of both nodes here")
+	flag.DurationVar(&o.IdleWait, "idle-wait", o.IdleWait, "before each run, wait up to this long for other processes to leave the CPU (0: don't)")
+	flag.IntVar(&o.Runs, "runs", o.Runs, "repeat both systems this many times (alternating, on fresh homes) and report the median")
+	systems := flag.String("systems", strings.Join(o.Systems, ","), "what to run: amp, kvstore or both")
+	flag.Parse()
+	o.Systems = strings.Split(*systems, ",")
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := bench.Run(ctx, o)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ampbench:", err)
+		os.Exit(1)
+	}
+	fmt.Println()
+	fmt.Print(rep.Table())
+}
