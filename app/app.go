@@ -61,7 +61,7 @@ type App struct {
 	log     cmtlog.Logger
 	db      *badger.DB
 	hasher  Hasher
-	sigs    *sigCache
+	checked *txCache
 	invOnce bool
 
 	modules     []module.Module
@@ -114,7 +114,7 @@ func New(opts Options) (*App, error) {
 		log:     logger,
 		db:      db,
 		hasher:  chainedHasher{},
-		sigs:    newSigCache(1 << 18),
+		checked: newTxCache(txCacheSize),
 		invOnce: opts.CheckInvariants,
 		routes:  map[string]module.Route{},
 		pending: map[chain.Address]uint64{},
@@ -271,13 +271,13 @@ func (a *App) nextHeight() int64 {
 }
 
 // PrepareProposal keeps the mempool's order and drops what ProcessProposal
-// would reject.
+// would reject: txs that no longer pass the stateless checks.
 func (a *App) PrepareProposal(_ context.Context, req *abci.PrepareProposalRequest) (*abci.PrepareProposalResponse, error) {
 	out := make([][]byte, 0, len(req.Txs))
 	var size int64
 	for _, tx := range req.Txs {
-		if _, err := chain.DecodeTx(tx); err != nil {
-			continue
+		if c := a.checkCached(tx); c.err != nil {
+			continue // CheckTx admitted it, but it no longer passes (e.g. a new chain id)
 		}
 		if size+int64(len(tx)) > req.MaxTxBytes {
 			break
@@ -288,11 +288,13 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.PrepareProposalReques
 	return &abci.PrepareProposalResponse{Txs: out}, nil
 }
 
-// ProcessProposal accepts any block whose txs all decode: execution failures
-// are results, not grounds to reject a block.
+// ProcessProposal accepts any block whose txs all pass the stateless checks
+// (decoding, chain id, signatures, message validation) — exactly what
+// PrepareProposal keeps. Execution failures are results, not grounds to
+// reject a block.
 func (a *App) ProcessProposal(_ context.Context, req *abci.ProcessProposalRequest) (*abci.ProcessProposalResponse, error) {
-	for _, tx := range req.Txs {
-		if _, err := chain.DecodeTx(tx); err != nil {
+	for _, c := range a.prepareTxs(req.Txs) {
+		if c.err != nil {
 			return &abci.ProcessProposalResponse{Status: abci.PROCESS_PROPOSAL_STATUS_REJECT}, nil
 		}
 	}
@@ -305,6 +307,11 @@ type checkedTx struct {
 	msgs []proto.Message
 	err  error
 }
+
+// txCacheSize is the entries per generation of the checked-tx cache: about
+// a second of intake at full load, enough for a tx to be found again from
+// CheckTx to its block; more costs GC time for little gain.
+const txCacheSize = 32 << 10
 
 // prepareTxs decodes every tx of a block and verifies the signatures not yet
 // in the cache, spread over all cores.
@@ -325,7 +332,7 @@ func (a *App) prepareTxs(raw [][]byte) []checkedTx {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				out[i] = a.checkStateless(raw[i])
+				out[i] = *a.checkCached(raw[i])
 			}
 		}()
 	}
@@ -333,8 +340,23 @@ func (a *App) prepareTxs(raw [][]byte) []checkedTx {
 	return out
 }
 
+// checkCached returns the stateless checks' result for a tx, from the cache
+// when this node saw the same bytes pass before. Failures are not cached: a
+// peer could fill the cache with garbage.
+func (a *App) checkCached(raw []byte) *checkedTx {
+	h := chain.TxHash(raw)
+	if c, ok := a.checked.get(h); ok {
+		return c
+	}
+	c := a.checkStateless(raw)
+	if c.err == nil {
+		a.checked.add(h, &c)
+	}
+	return &c
+}
+
 // checkStateless does every check that needs no state: decoding, sizes,
-// chain id, signatures (through the cache) and each message's validation.
+// chain id, signatures and each message's validation.
 func (a *App) checkStateless(raw []byte) checkedTx {
 	tx, err := chain.DecodeTx(raw)
 	if err != nil {
@@ -346,11 +368,8 @@ func (a *App) checkStateless(raw []byte) checkedTx {
 	if tx.Body.ChainId != chainID {
 		return checkedTx{tx: tx, err: chain.Wrapf(chain.ErrWrongChainID, "tx is for chain %q, this is %q", tx.Body.ChainId, chainID)}
 	}
-	if !a.sigs.has(tx.Hash) {
-		if err := tx.VerifySignatures(); err != nil {
-			return checkedTx{tx: tx, err: err}
-		}
-		a.sigs.add(tx.Hash)
+	if err := tx.VerifySignatures(); err != nil {
+		return checkedTx{tx: tx, err: err}
 	}
 	msgs := make([]proto.Message, len(tx.Body.Msgs))
 	for i, m := range tx.Body.Msgs {
@@ -373,7 +392,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (resp *abci.C
 			resp = checkTxError(chain.Wrapf(chain.ErrInternal, "check panicked: %v", r))
 		}
 	}()
-	c := a.checkStateless(req.Tx)
+	c := a.checkCached(req.Tx)
 	if c.err != nil {
 		return checkTxError(c.err), nil
 	}
@@ -563,7 +582,7 @@ func toABCIEvents(evs []module.Event) []abci.Event {
 	for i, e := range evs {
 		attrs := make([]abci.EventAttribute, len(e.Attrs))
 		for j, at := range e.Attrs {
-			attrs[j] = abci.EventAttribute{Key: at.Key, Value: at.Value, Index: true}
+			attrs[j] = abci.EventAttribute{Key: at.Key, Value: at.Value, Index: at.Index}
 		}
 		out[i] = abci.Event{Type: e.Type, Attributes: attrs}
 	}

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"math/big"
+	"sync"
 
 	"github.com/oasisprotocol/curve25519-voi/curve"
 	"github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
@@ -56,6 +57,43 @@ const (
 
 var zip215 = &ed25519.Options{Verify: ed25519.VerifyOptionsZIP_215}
 
+// validEd25519 remembers keys that passed the point checks: accounts sign
+// many txs, and the decompression costs several microseconds per decode.
+var validEd25519 = newKeySet(1 << 16)
+
+// keySet is a bounded set of 32-byte keys in two generations, like the
+// app's tx cache: when the newer fills up the older is dropped.
+type keySet struct {
+	mu       sync.Mutex
+	max      int
+	cur, old map[[32]byte]struct{}
+}
+
+func newKeySet(max int) *keySet {
+	return &keySet{max: max, cur: map[[32]byte]struct{}{}, old: map[[32]byte]struct{}{}}
+}
+
+func (s *keySet) has(b []byte) bool {
+	k := [32]byte(b)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.cur[k]; ok {
+		return true
+	}
+	_, ok := s.old[k]
+	return ok
+}
+
+func (s *keySet) add(b []byte) {
+	k := [32]byte(b)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.cur) >= s.max {
+		s.old, s.cur = s.cur, make(map[[32]byte]struct{}, s.max)
+	}
+	s.cur[k] = struct{}{}
+}
+
 // PubKey is a public key of a known type. Construct it with NewPubKey,
 // which validates it (and parses a P-256 point once); the zero value is
 // invalid.
@@ -72,6 +110,9 @@ func NewPubKey(t KeyType, b []byte) (PubKey, error) {
 		if len(b) != ed25519PubLen {
 			return PubKey{}, Wrapf(ErrInvalidPubKey, "ed25519 key has %d bytes, want %d", len(b), ed25519PubLen)
 		}
+		if validEd25519.has(b) {
+			return PubKey{Type: t, Bytes: append([]byte(nil), b...)}, nil
+		}
 		// Under ZIP-215 anyone can forge signatures for a small-order key
 		// (the identity with R = identity, S = 0 verifies every message),
 		// so such keys, and encodings that are not points, are refused.
@@ -84,6 +125,7 @@ func NewPubKey(t KeyType, b []byte) (PubKey, error) {
 		if p.IsSmallOrder() {
 			return PubKey{}, Wrapf(ErrInvalidPubKey, "ed25519 key is a small-order point")
 		}
+		validEd25519.add(b)
 		return PubKey{Type: t, Bytes: append([]byte(nil), b...)}, nil
 	case KeyP256:
 		if len(b) != p256PubLen {

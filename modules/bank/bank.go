@@ -142,8 +142,8 @@ func (k *Keeper) Send(ctx *module.Context, from, to chain.Address, c chain.Coin)
 	setAmount(s, fk, nf)
 	setAmount(s, tk, nt)
 	ctx.Emit("transfer",
-		module.Attr{Key: "from", Value: from.String()},
-		module.Attr{Key: "to", Value: to.String()},
+		module.Attr{Key: "from", Value: from.String(), Index: true},
+		module.Attr{Key: "to", Value: to.String(), Index: true},
 		module.Attr{Key: "asset", Value: c.Asset},
 		module.Attr{Key: "amount", Value: c.Amount.String()})
 	return nil
@@ -166,7 +166,7 @@ func (k *Keeper) Mint(ctx *module.Context, to chain.Address, c chain.Coin) error
 	setAmount(s, supplyKey(c.Asset), sup)
 	setAmount(s, balanceKey(to, c.Asset), bal)
 	ctx.Emit("mint",
-		module.Attr{Key: "to", Value: to.String()},
+		module.Attr{Key: "to", Value: to.String(), Index: true},
 		module.Attr{Key: "asset", Value: c.Asset},
 		module.Attr{Key: "amount", Value: c.Amount.String()})
 	return nil
@@ -190,7 +190,7 @@ func (k *Keeper) Burn(ctx *module.Context, from chain.Address, c chain.Coin) err
 	setAmount(s, balanceKey(from, c.Asset), bal)
 	setAmount(s, supplyKey(c.Asset), sup)
 	ctx.Emit("burn",
-		module.Attr{Key: "from", Value: from.String()},
+		module.Attr{Key: "from", Value: from.String(), Index: true},
 		module.Attr{Key: "asset", Value: c.Asset},
 		module.Attr{Key: "amount", Value: c.Amount.String()})
 	return nil

@@ -13,9 +13,12 @@ type Event struct {
 	Attrs []Attr
 }
 
-// Attr is one key-value pair of an event.
+// Attr is one key-value pair of an event. Indexed attributes can be
+// searched with CometBFT's tx_search (e.g. transfer.to='amp1…'); index only
+// what someone searches by, since every index entry costs storage per tx.
 type Attr struct {
 	Key, Value string
+	Index      bool
 }
 
 // Authorizer lets a module vouch for a signer acting for an account that is
