@@ -146,7 +146,11 @@ func Start(ctx context.Context, dir string, o Options) (*Node, error) {
 	}
 	dbs := &dbTracker{logger: logger}
 	comet, err := nm.NewNode(ctx, c, pv, nodeKey,
-		proxy.NewConnSyncLocalClientCreator(abciApp),
+		// Unsynchronised: the app guards its own state, so CheckTx calls
+		// from many RPC connections verify signatures in parallel, and
+		// alongside FinalizeBlock. CometBFT still excludes CheckTx during
+		// Commit (the mempool's update lock).
+		proxy.NewUnsyncLocalClientCreator(abciApp),
 		nm.DefaultGenesisDocProviderFunc(c),
 		dbs.provider,
 		nm.DefaultMetricsProvider(c.Instrumentation),
