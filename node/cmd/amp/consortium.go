@@ -12,6 +12,7 @@ import (
 	"github.com/amp-ledger/amp/chain"
 	"github.com/amp-ledger/amp/chain/pb"
 	"github.com/amp-ledger/amp/modules/consortium"
+	"github.com/amp-ledger/amp/modules/params"
 	"github.com/amp-ledger/amp/node/client"
 	"github.com/amp-ledger/amp/node/home"
 )
@@ -32,7 +33,7 @@ See docs/governance.md.`,
 	pf := propose.PersistentFlags()
 	pf.StringVar(&from, "from", "", "name (or address) of the proposing member's key in the keyring")
 	pf.StringVar(&title, "title", "", "a short title for people (at most 200 bytes; optional)")
-	pf.StringVar(&memo, "memo", "", "a note stored with the tx (at most 256 bytes)")
+	pf.StringVar(&memo, "memo", "", memoUsage)
 	_ = propose.MarkPersistentFlagRequired("from")
 
 	// run submits the proposal whose action makeAction builds.
@@ -195,34 +196,31 @@ See docs/governance.md.`,
 	setNodeID.Flags().StringVar(&setNodeKeyFile, "node-key-file", "", "read the node ID from this node_key.json")
 	propose.AddCommand(addMember, removeMember, setRoles, setPower, setParam, setNodeID)
 
-	var voteFrom, voteMemo string
-	vote := &cobra.Command{
+	vote := e.newTxCmd(&cobra.Command{
 		Use:   "vote --from MEMBER ID yes|no",
 		Short: "Vote on an open proposal (members only, once each)",
 		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseProposalID(args[0])
-			if err != nil {
-				return err
-			}
-			var yes bool
-			switch strings.ToLower(args[1]) {
-			case "yes", "y":
-				yes = true
-			case "no", "n":
-			default:
-				return usagef("the vote must be yes or no, not %q", args[1])
-			}
-			return e.submitThen(cmd, voteFrom, voteMemo, func(_ context.Context, _ *client.Client, signer chain.Address) ([]proto.Message, error) {
-				return []proto.Message{client.VoteMsg(signer, id, yes)}, nil
-			}, func(ctx context.Context, c *client.Client, _ *client.TxResult) (*client.ProposalInfo, error) {
-				return c.Proposal(ctx, id)
-			})
-		},
-	}
-	vote.Flags().StringVar(&voteFrom, "from", "", "name (or address) of the voting member's key in the keyring")
-	vote.Flags().StringVar(&voteMemo, "memo", "", "a note stored with the tx (at most 256 bytes)")
-	_ = vote.MarkFlagRequired("from")
+	}, "name (or address) of the voting member's key in the keyring", func(args []string) (builder, afterCommit, error) {
+		id, err := parseProposalID(args[0])
+		if err != nil {
+			return nil, nil, err
+		}
+		var yes bool
+		switch strings.ToLower(args[1]) {
+		case "yes", "y":
+			yes = true
+		case "no", "n":
+		default:
+			return nil, nil, usagef("the vote must be yes or no, not %q", args[1])
+		}
+		build := func(_ context.Context, _ *client.Client, signer chain.Address) ([]proto.Message, error) {
+			return []proto.Message{client.VoteMsg(signer, id, yes)}, nil
+		}
+		after := func(ctx context.Context, c *client.Client, _ *client.TxResult) (*client.ProposalInfo, error) {
+			return c.Proposal(ctx, id)
+		}
+		return build, after, nil
+	})
 
 	cmd.AddCommand(propose, vote)
 	return cmd
@@ -331,27 +329,16 @@ func consortiumQueryCmds(e *env) []*cobra.Command {
 		Short: "Every proposal, oldest first, with its status and votes",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := e.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := e.ctx(cmd)
-			defer cancel()
-			ps, err := c.Proposals(ctx)
-			if err != nil {
-				return err
-			}
-			if e.json() {
-				printJSON(e.stdout, ps)
-				return nil
-			}
-			var rows [][]string
-			for _, p := range ps {
-				rows = append(rows, []string{fmt.Sprint(p.ID), p.Status, fmt.Sprint(len(p.Yes)), fmt.Sprint(len(p.No)),
-					fmt.Sprint(p.VotingEndsAt), p.Title, p.Summary})
-			}
-			table(e.stdout, []string{"ID", "STATUS", "YES", "NO", "ENDS", "TITLE", "ACTION"}, rows)
-			return nil
+			return query(e, cmd, func(ctx context.Context, c *client.Client) ([]client.ProposalInfo, error) {
+				return c.Proposals(ctx)
+			}, func(ps []client.ProposalInfo) {
+				var rows [][]string
+				for _, p := range ps {
+					rows = append(rows, []string{fmt.Sprint(p.ID), p.Status, fmt.Sprint(len(p.Yes)), fmt.Sprint(len(p.No)),
+						fmt.Sprint(p.VotingEndsAt), p.Title, p.Summary})
+				}
+				table(e.stdout, []string{"ID", "STATUS", "YES", "NO", "ENDS", "TITLE", "ACTION"}, rows)
+			})
 		},
 	}
 	proposal := &cobra.Command{
@@ -363,41 +350,30 @@ func consortiumQueryCmds(e *env) []*cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := e.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := e.ctx(cmd)
-			defer cancel()
-			p, err := c.Proposal(ctx, id)
-			if err != nil {
-				return err
-			}
-			if e.json() {
-				printJSON(e.stdout, p)
-				return nil
-			}
-			addrs := func(as []chain.Address) string {
-				if len(as) == 0 {
-					return "-"
+			return query(e, cmd, func(ctx context.Context, c *client.Client) (*client.ProposalInfo, error) {
+				return c.Proposal(ctx, id)
+			}, func(p *client.ProposalInfo) {
+				addrs := func(as []chain.Address) string {
+					if len(as) == 0 {
+						return "-"
+					}
+					s := make([]string, len(as))
+					for i, a := range as {
+						s[i] = a.String()
+					}
+					return strings.Join(s, ", ")
 				}
-				s := make([]string, len(as))
-				for i, a := range as {
-					s[i] = a.String()
+				kv := []string{"id", fmt.Sprint(p.ID), "title", p.Title, "action", p.Summary, "proposer", p.Proposer.String(),
+					"status", p.Status + proposalNote(p), "submitted", fmt.Sprintf("height %d", p.SubmitHeight),
+					"voting ends", fmt.Sprintf("height %d", p.VotingEndsAt), "yes", addrs(p.Yes), "no", addrs(p.No)}
+				if p.DecidedHeight != 0 {
+					kv = append(kv, "decided", fmt.Sprintf("height %d", p.DecidedHeight))
 				}
-				return strings.Join(s, ", ")
-			}
-			kv := []string{"id", fmt.Sprint(p.ID), "title", p.Title, "action", p.Summary, "proposer", p.Proposer.String(),
-				"status", p.Status + proposalNote(p), "submitted", fmt.Sprintf("height %d", p.SubmitHeight),
-				"voting ends", fmt.Sprintf("height %d", p.VotingEndsAt), "yes", addrs(p.Yes), "no", addrs(p.No)}
-			if p.DecidedHeight != 0 {
-				kv = append(kv, "decided", fmt.Sprintf("height %d", p.DecidedHeight))
-			}
-			if p.Result != "" {
-				kv = append(kv, "result", p.Result)
-			}
-			fields(e.stdout, kv...)
-			return nil
+				if p.Result != "" {
+					kv = append(kv, "result", p.Result)
+				}
+				fields(e.stdout, kv...)
+			})
 		},
 	}
 	validators := &cobra.Command{
@@ -405,33 +381,22 @@ func consortiumQueryCmds(e *env) []*cobra.Command {
 		Short: "The validator members: consensus keys, powers and node IDs",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := e.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := e.ctx(cmd)
-			defer cancel()
-			vs, err := c.Validators(ctx)
-			if err != nil {
-				return err
-			}
-			if e.json() {
-				printJSON(e.stdout, vs)
-				return nil
-			}
-			var rows [][]string
-			var total int64
-			for _, m := range vs {
-				total += m.Validator.Power
-				node := m.NodeID
-				if node == "" {
-					node = "-"
+			return query(e, cmd, func(ctx context.Context, c *client.Client) ([]consortium.Member, error) {
+				return c.Validators(ctx)
+			}, func(vs []consortium.Member) {
+				var rows [][]string
+				var total int64
+				for _, m := range vs {
+					total += m.Validator.Power
+					node := m.NodeID
+					if node == "" {
+						node = "-"
+					}
+					rows = append(rows, []string{m.Name, m.Address.String(), fmt.Sprint(m.Validator.Power), m.Validator.PubKey, node})
 				}
-				rows = append(rows, []string{m.Name, m.Address.String(), fmt.Sprint(m.Validator.Power), m.Validator.PubKey, node})
-			}
-			table(e.stdout, []string{"NAME", "ADDRESS", "POWER", "CONSENSUS KEY", "NODE ID"}, rows)
-			fmt.Fprintf(e.stdout, "total power %d\n", total)
-			return nil
+				table(e.stdout, []string{"NAME", "ADDRESS", "POWER", "CONSENSUS KEY", "NODE ID"}, rows)
+				fmt.Fprintf(e.stdout, "total power %d\n", total)
+			})
 		},
 	}
 	return []*cobra.Command{proposals, proposal, validators}
@@ -444,38 +409,22 @@ func paramsQueryCmd(e *env) *cobra.Command {
 		Short: "The chain parameters that governance can change, with their current values",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := e.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := e.ctx(cmd)
-			defer cancel()
 			if len(args) == 1 {
-				p, err := c.Param(ctx, args[0])
-				if err != nil {
-					return err
+				return query(e, cmd, func(ctx context.Context, c *client.Client) (*params.View, error) {
+					return c.Param(ctx, args[0])
+				}, func(p *params.View) {
+					fields(e.stdout, "key", p.Key, "value", string(p.Value), "meaning", p.Doc)
+				})
+			}
+			return query(e, cmd, func(ctx context.Context, c *client.Client) ([]params.View, error) {
+				return c.Params(ctx)
+			}, func(ps []params.View) {
+				var rows [][]string
+				for _, p := range ps {
+					rows = append(rows, []string{p.Key, string(p.Value), p.Doc})
 				}
-				if e.json() {
-					printJSON(e.stdout, p)
-					return nil
-				}
-				fields(e.stdout, "key", p.Key, "value", string(p.Value), "meaning", p.Doc)
-				return nil
-			}
-			ps, err := c.Params(ctx)
-			if err != nil {
-				return err
-			}
-			if e.json() {
-				printJSON(e.stdout, ps)
-				return nil
-			}
-			var rows [][]string
-			for _, p := range ps {
-				rows = append(rows, []string{p.Key, string(p.Value), p.Doc})
-			}
-			table(e.stdout, []string{"KEY", "VALUE", "MEANING"}, rows)
-			return nil
+				table(e.stdout, []string{"KEY", "VALUE", "MEANING"}, rows)
+			})
 		},
 	}
 }

@@ -20,65 +20,74 @@ func txCmd(e *env) *cobra.Command {
 		Short: "Sign, broadcast and wait for txs",
 	}
 	bankCmd := &cobra.Command{Use: "bank", Short: "Transfers and issuance"}
-	var from, memo string
-
-	send := &cobra.Command{
-		Use:   "send --from NAME TO AMOUNT",
-		Short: "Send an amount (e.g. 12.5USD, 0.000001USD; a plain number is USD) to an address or key name",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.submit(cmd, from, memo, func(ctx context.Context, c *client.Client, signer chain.Address) ([]proto.Message, error) {
-				to, err := c.Resolve(args[0])
-				if err != nil {
-					return nil, err
-				}
-				coin, err := c.ParseCoin(ctx, args[1])
-				if err != nil {
-					return nil, err
-				}
-				return []proto.Message{&pb.MsgSend{From: signer[:], To: to[:], Amount: bank.CoinProto(coin)}}, nil
-			})
-		},
-	}
-	mint := &cobra.Command{
-		Use:   "mint --from ISSUER TO AMOUNT",
-		Short: "Create an amount of an asset in an account (asset issuers only)",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.submit(cmd, from, memo, func(ctx context.Context, c *client.Client, signer chain.Address) ([]proto.Message, error) {
-				to, err := c.Resolve(args[0])
-				if err != nil {
-					return nil, err
-				}
-				coin, err := c.ParseCoin(ctx, args[1])
-				if err != nil {
-					return nil, err
-				}
-				return []proto.Message{&pb.MsgMint{Issuer: signer[:], To: to[:], Amount: bank.CoinProto(coin)}}, nil
-			})
-		},
-	}
-	burn := &cobra.Command{
-		Use:   "burn --from ISSUER AMOUNT",
-		Short: "Destroy an amount held by the signer (asset issuers only)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.submit(cmd, from, memo, func(ctx context.Context, c *client.Client, signer chain.Address) ([]proto.Message, error) {
-				coin, err := c.ParseCoin(ctx, args[0])
-				if err != nil {
-					return nil, err
-				}
-				return []proto.Message{&pb.MsgBurn{From: signer[:], Amount: bank.CoinProto(coin)}}, nil
-			})
-		},
-	}
-	for _, c := range []*cobra.Command{send, mint, burn} {
-		c.Flags().StringVar(&from, "from", "", "name (or address) of the signing key in the keyring")
-		c.Flags().StringVar(&memo, "memo", "", "a note stored with the tx (at most 256 bytes)")
-		_ = c.MarkFlagRequired("from")
-		bankCmd.AddCommand(c)
-	}
+	send := e.bankTxCmd("send --from NAME TO AMOUNT",
+		"Send an amount (e.g. 12.5USD, 0.000001USD; a plain number is USD) to an address or key name", true,
+		func(signer, to chain.Address, amount *pb.Coin) proto.Message {
+			return &pb.MsgSend{From: signer[:], To: to[:], Amount: amount}
+		})
+	mint := e.bankTxCmd("mint --from ISSUER TO AMOUNT",
+		"Create an amount of an asset in an account (asset issuers only)", true,
+		func(signer, to chain.Address, amount *pb.Coin) proto.Message {
+			return &pb.MsgMint{Issuer: signer[:], To: to[:], Amount: amount}
+		})
+	burn := e.bankTxCmd("burn --from ISSUER AMOUNT",
+		"Destroy an amount held by the signer (asset issuers only)", false,
+		func(signer, _ chain.Address, amount *pb.Coin) proto.Message {
+			return &pb.MsgBurn{From: signer[:], Amount: amount}
+		})
+	bankCmd.AddCommand(send, mint, burn)
 	cmd.AddCommand(bankCmd, consortiumTxCmd(e))
+	return cmd
+}
+
+// bankTxCmd makes a command of `amp tx bank` whose arguments are TO AMOUNT
+// (AMOUNT alone without toArg) and whose tx holds the one message msg makes.
+func (e *env) bankTxCmd(use, short string, toArg bool,
+	msg func(signer, to chain.Address, amount *pb.Coin) proto.Message) *cobra.Command {
+	nargs := 1
+	if toArg {
+		nargs = 2
+	}
+	cmd := &cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(nargs)}
+	return e.newTxCmd(cmd, "name (or address) of the signing key in the keyring", func(args []string) (builder, afterCommit, error) {
+		build := func(ctx context.Context, c *client.Client, signer chain.Address) ([]proto.Message, error) {
+			var to chain.Address
+			if toArg {
+				var err error
+				if to, err = c.Resolve(args[0]); err != nil {
+					return nil, err
+				}
+			}
+			coin, err := c.ParseCoin(ctx, args[nargs-1])
+			if err != nil {
+				return nil, err
+			}
+			return []proto.Message{msg(signer, to, bank.CoinProto(coin))}, nil
+		}
+		return build, nil, nil
+	})
+}
+
+// memoUsage is the help of every tx command's --memo.
+const memoUsage = "a note stored with the tx (at most 256 bytes)"
+
+// newTxCmd makes cmd a tx command: it gets --from (required, described by
+// fromUsage) and --memo, and runs by submitting the tx that prepare makes
+// of the arguments. prepare checks them before the keyring or the node is
+// used; the afterCommit it returns may be nil.
+func (e *env) newTxCmd(cmd *cobra.Command, fromUsage string,
+	prepare func(args []string) (builder, afterCommit, error)) *cobra.Command {
+	var from, memo string
+	cmd.Flags().StringVar(&from, "from", "", fromUsage)
+	cmd.Flags().StringVar(&memo, "memo", "", memoUsage)
+	_ = cmd.MarkFlagRequired("from")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		build, after, err := prepare(args)
+		if err != nil {
+			return err
+		}
+		return e.submitThen(cmd, from, memo, build, after)
+	}
 	return cmd
 }
 
@@ -97,16 +106,14 @@ type txOutput struct {
 // builder makes a tx's messages once the client and the signer are known.
 type builder func(context.Context, *client.Client, chain.Address) ([]proto.Message, error)
 
-// submit resolves the signer, builds the messages, signs, broadcasts and
-// waits for the commit, then prints the result.
-func (e *env) submit(cmd *cobra.Command, from, memo string, build builder) error {
-	return e.submitThen(cmd, from, memo, build, nil)
-}
+// afterCommit is a step after a tx's commit that reads the proposal the tx
+// concerns, for the output.
+type afterCommit func(context.Context, *client.Client, *client.TxResult) (*client.ProposalInfo, error)
 
-// submitThen is submit with a step after the commit that may add the
-// proposal the tx concerns to the output.
-func (e *env) submitThen(cmd *cobra.Command, from, memo string, build builder,
-	after func(context.Context, *client.Client, *client.TxResult) (*client.ProposalInfo, error)) error {
+// submitThen resolves the signer, builds the messages, signs, broadcasts
+// and waits for the commit, then runs after (if not nil) and prints the
+// result.
+func (e *env) submitThen(cmd *cobra.Command, from, memo string, build builder, after afterCommit) error {
 	if len(memo) > chain.MaxMemoBytes {
 		return usagef("--memo has %d bytes, at most %d", len(memo), chain.MaxMemoBytes)
 	}
