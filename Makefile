@@ -7,11 +7,13 @@ PROTOC_GEN_GO := google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
 # Packages that run goroutines of their own get the race detector in `make test`.
 RACE_PKGS   := ./app/... ./node/...
 
-.PHONY: help build run test test-short bench lint proto fuzz clean
+.PHONY: help build run testnet test test-short test-long bench lint proto fuzz clean
 
 help:
 	@echo "make run      a one-validator dev chain with funded demo identities (ampd dev)"
+	@echo "make testnet  a local 4-validator consortium, one process per node (ampd testnet start)"
 	@echo "make test     the whole test suite: unit, fuzz seeds, end-to-end, crash (what CI runs)"
+	@echo "make test-long  a soak: random crashes and restarts of a testnet under load for SOAK (default 10m)"
 	@echo "make bench    benchmarks and load figures against CometBFT's kvstore baseline"
 	@echo "make build    bin/ampd and bin/amp"
 	@echo "make lint     gofmt, go vet, staticcheck"
@@ -25,10 +27,20 @@ build:
 run: build
 	$(BIN)/ampd dev
 
+# TESTNET_DIR holds the network (created on first use); TESTNET_FLAGS are
+# more flags of `ampd testnet start`, e.g. TESTNET_FLAGS="--reset".
+TESTNET_DIR ?= .testnet
+testnet: build
+	$(BIN)/ampd testnet start --dir $(TESTNET_DIR) $(TESTNET_FLAGS)
+
 test:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
 	$(GO) test -count=1 -race -timeout 20m $(RACE_PKGS)
+
+SOAK ?= 10m
+test-long:
+	AMP_TESTNET_SOAK=$(SOAK) $(GO) test -count=1 -v -timeout 2h -run '^TestSoak$$' ./testnet/fault
 
 test-short:
 	$(GO) test -count=1 -short ./...

@@ -145,6 +145,9 @@ func TestBinariesDevChain(t *testing.T) {
 	node := "http://" + rpc
 	d := startDaemon(t, ampd, "dev", "--home", homeDir, "--rpc-laddr", rpc, "--p2p-laddr", freeAddr(t), "--block-time", "200ms")
 	d.waitOutput(t, "AMP dev chain is running", 60*time.Second)
+	// The summary is printed line by line (with RPC queries in between):
+	// wait for its last line before reading it.
+	d.waitOutput(t, "Wipe and restart", 30*time.Second)
 	out := d.stdout.String()
 	for _, want := range []string{"amp-dev", "alice", "bob", "issuer", "UNENCRYPTED", "--node " + node, "tx bank send --from alice bob 12.5USD"} {
 		if !strings.Contains(out, want) {

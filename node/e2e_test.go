@@ -71,7 +71,10 @@ func waitHeight(t *testing.T, c *client.Client, h int64) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		st, err := c.Status(ctx)
 		cancel()
-		if err == nil && st.LatestBlockHeight >= h {
+		// /status reports a block once it is stored, before the app has
+		// committed it; the next height starts only after that commit, so
+		// queries made after seeing h+1 see the state after block h.
+		if err == nil && st.LatestBlockHeight > h {
 			return
 		}
 		if time.Now().After(deadline) {

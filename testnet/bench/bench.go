@@ -18,6 +18,7 @@ import (
 
 	"github.com/amp-ledger/amp/node/home"
 	"github.com/amp-ledger/amp/testnet/loadgen"
+	"github.com/amp-ledger/amp/testnet/network"
 	"github.com/amp-ledger/amp/testnet/nodeproc"
 )
 
@@ -78,7 +79,15 @@ type Options struct {
 	// the machine to be idle (other processes using under 0.25 cores), so
 	// that the two systems are measured under the same conditions.
 	IdleWait time.Duration
-	Log      io.Writer
+	// Validators lists the network sizes to measure (default 1 and 4).
+	// One validator runs a single node with Load's windows; n > 1 runs n
+	// nodes on 127.0.0.1 with load spread across their RPC endpoints and
+	// the MultiWarmup and MultiDuration windows.
+	Validators []int
+	// MultiWarmup and MultiDuration are the warm-up and window of the
+	// runs with more than one validator.
+	MultiWarmup, MultiDuration time.Duration
+	Log                        io.Writer
 }
 
 // DefaultOptions runs 2000 accounts for a 5 s warm-up and a 20 s window.
@@ -93,6 +102,10 @@ func DefaultOptions() Options {
 		Runs:     1,
 		IdleWait: 2 * time.Minute,
 		Log:      os.Stderr,
+
+		Validators:    []int{1, 4},
+		MultiWarmup:   5 * time.Second,
+		MultiDuration: 15 * time.Second,
 	}
 }
 
@@ -100,11 +113,14 @@ func DefaultOptions() Options {
 type Report struct {
 	Settings Settings
 	Config   *cfg.Config
-	// Results holds each system's median run (by throughput), Runs all.
+	// Results holds each system's median run (by throughput), Runs all,
+	// keyed by Key(system, validators).
 	Results  map[string]*loadgen.Result
 	Runs     map[string][]*loadgen.Result
 	Profiles map[string]string
 	Machine  string
+	// Validators are the network sizes measured.
+	Validators []int
 }
 
 func (o *Options) logf(format string, args ...any) {
@@ -113,8 +129,9 @@ func (o *Options) logf(format string, args ...any) {
 	}
 }
 
-// Run builds the binaries, creates both homes with one config, and runs the
-// load against each node in turn.
+// Run builds the binaries and, for each network size in o.Validators,
+// creates both systems' homes with the same config and runs the load
+// against each system in turn (one network at a time).
 func Run(ctx context.Context, o Options) (*Report, error) {
 	if o.Accounts < 2 {
 		return nil, fmt.Errorf("need at least 2 accounts")
@@ -164,35 +181,74 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if b.ports, err = nodeproc.NewPorts(o.ProfileDir != ""); err != nil {
 		return nil, err
 	}
-	rep := &Report{Settings: o.Settings, Results: map[string]*loadgen.Result{}, Runs: map[string][]*loadgen.Result{}, Profiles: map[string]string{}, Machine: Machine()}
+	sizes := o.Validators
+	if len(sizes) == 0 {
+		sizes = []int{1}
+	}
+	for _, n := range sizes {
+		if n < 1 || n > network.MaxValidators {
+			return nil, fmt.Errorf("validators: %d is not from 1 to %d", n, network.MaxValidators)
+		}
+	}
+	rep := &Report{Settings: o.Settings, Results: map[string]*loadgen.Result{}, Runs: map[string][]*loadgen.Result{}, Profiles: map[string]string{}, Machine: Machine(), Validators: sizes}
 	for run := range o.Runs {
 		runDir := filepath.Join(dir, fmt.Sprintf("run%d", run+1))
-		c, err := b.homes(runDir)
-		if err != nil {
-			return nil, err
-		}
-		if rep.Config == nil {
-			rep.Config = c
-		}
-		for _, sys := range systems {
-			if o.Runs > 1 {
-				o.logf("run %d of %d: %s", run+1, o.Runs, sys)
+		for _, n := range sizes {
+			if n == 1 {
+				if err := b.single(ctx, rep, runDir, run, systems); err != nil {
+					return nil, err
+				}
+				continue
 			}
-			res, prof, err := b.runSystem(ctx, sys, runDir, run == 0)
+			nDir := filepath.Join(runDir, fmt.Sprintf("%dv", n))
+			mn, c, err := b.multiHomes(nDir, n)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("%d validators: %w", n, err)
 			}
-			rep.Runs[sys] = append(rep.Runs[sys], res)
-			if prof != "" {
-				rep.Profiles[sys] = prof
+			if rep.Config == nil {
+				rep.Config = c
 			}
-			o.logf("%s", res.Summary())
+			for _, sys := range systems {
+				o.logf("run %d of %d: %s, %d validators", run+1, o.Runs, sys, n)
+				res, err := b.runMulti(ctx, sys, nDir, mn)
+				if err != nil {
+					return nil, err
+				}
+				k := Key(sys, n)
+				rep.Runs[k] = append(rep.Runs[k], res)
+				o.logf("%s", res.Summary())
+			}
 		}
 	}
 	for sys, rs := range rep.Runs {
 		rep.Results[sys] = median(rs)
 	}
 	return rep, nil
+}
+
+// single runs each system on one validator, on fresh homes under runDir.
+func (b *bencher) single(ctx context.Context, rep *Report, runDir string, run int, systems []string) error {
+	o := b.o
+	c, err := b.homes(runDir)
+	if err != nil {
+		return err
+	}
+	if rep.Config == nil {
+		rep.Config = c
+	}
+	for _, sys := range systems {
+		o.logf("run %d of %d: %s, 1 validator", run+1, o.Runs, sys)
+		res, prof, err := b.runSystem(ctx, sys, runDir, run == 0)
+		if err != nil {
+			return err
+		}
+		rep.Runs[sys] = append(rep.Runs[sys], res)
+		if prof != "" {
+			rep.Profiles[sys] = prof
+		}
+		o.logf("%s", res.Summary())
+	}
+	return nil
 }
 
 // median returns the result with the median throughput (the lower middle
@@ -278,29 +334,13 @@ func (b *bencher) runSystem(ctx context.Context, sys, dir string, profile bool) 
 			o.logf("warning: the machine stayed busy (%.2f cores used by other processes); measuring anyway", busy)
 		}
 	}
+	if src, err = b.source(sys); err != nil {
+		return nil, "", err
+	}
 	switch sys {
 	case "amp":
-		if b.transfer == nil {
-			total := o.MaxRate * int((o.Load.Warmup+o.Load.Duration)/time.Second+1)
-			per := (total + o.Accounts - 1) / o.Accounts
-			o.logf("signing %d transfers from %d accounts", per*o.Accounts, o.Accounts)
-			if b.transfer, err = loadgen.NewTransferSource(loadgen.TransferOptions{ChainID: ChainID, Accounts: b.accts, PerAccount: per}); err != nil {
-				return nil, "", err
-			}
-			b.txSize = b.transfer.TxSize()
-		}
-		b.transfer.Reset()
-		src = b.transfer
 		proc, err = nodeproc.Start("ampd", filepath.Join(dir, "ampd.log"), b.ampd, "start", "--home", filepath.Join(dir, "amp"))
 	case "kvstore":
-		if b.txSize == 0 {
-			if b.txSize, err = loadgen.SampleTransferSize(ChainID); err != nil {
-				return nil, "", err
-			}
-		}
-		if src, err = loadgen.NewKVSource(o.Accounts, b.txSize, 0); err != nil {
-			return nil, "", err
-		}
 		proc, err = nodeproc.Start("cometbft", filepath.Join(dir, "cometbft.log"), b.cometbft, "start", "--home", filepath.Join(dir, "kvstore"), "--proxy_app=kvstore")
 	}
 	if err != nil {
@@ -319,6 +359,37 @@ func (b *bencher) runSystem(ctx context.Context, sys, dir string, profile bool) 
 		o.logf("warning: %v", stopErr)
 	}
 	return res, prof, nil
+}
+
+// source returns the load of sys from its start: the AMP transfers (signed
+// up front on first use, enough for the longest window) or kvstore txs of
+// the same size.
+func (b *bencher) source(sys string) (loadgen.Source, error) {
+	o := b.o
+	var err error
+	switch sys {
+	case "amp":
+		if b.transfer == nil {
+			secs := max(o.Load.Warmup+o.Load.Duration, o.MultiWarmup+o.MultiDuration)
+			total := o.MaxRate * int(secs/time.Second+1)
+			per := (total + o.Accounts - 1) / o.Accounts
+			o.logf("signing %d transfers from %d accounts", per*o.Accounts, o.Accounts)
+			if b.transfer, err = loadgen.NewTransferSource(loadgen.TransferOptions{ChainID: ChainID, Accounts: b.accts, PerAccount: per}); err != nil {
+				return nil, err
+			}
+			b.txSize = b.transfer.TxSize()
+		}
+		b.transfer.Reset()
+		return b.transfer, nil
+	case "kvstore":
+		if b.txSize == 0 {
+			if b.txSize, err = loadgen.SampleTransferSize(ChainID); err != nil {
+				return nil, err
+			}
+		}
+		return loadgen.NewKVSource(o.Accounts, b.txSize, 0)
+	}
+	return nil, fmt.Errorf("unknown system %q", sys)
 }
 
 func runOne(ctx context.Context, o *Options, sys string, ports nodeproc.Ports, src loadgen.Source, proc *nodeproc.Process) (*loadgen.Result, string, error) {
@@ -354,7 +425,7 @@ func runOne(ctx context.Context, o *Options, sys string, ports nodeproc.Ports, s
 	// CPU used over the window by the node, by this process and by
 	// everything else on the machine.
 	cpuDone := make(chan cpuUse, 1)
-	go func() { cpuDone <- measureCPU(ctx, proc, o.Load.Warmup, o.Load.Duration) }()
+	go func() { cpuDone <- measureCPU(ctx, []*nodeproc.Process{proc}, o.Load.Warmup, o.Load.Duration) }()
 	res, err := loadgen.Run(ctx, client, src, o.Load)
 	if err == nil {
 		u := <-cpuDone
@@ -405,15 +476,16 @@ const busyCores = 0.15
 type cpuUse struct{ node, self, other float64 }
 
 // measureCPU samples CPU times at the start and end of the window and
-// returns the cores used by the node, this process and everything else.
-func measureCPU(ctx context.Context, proc *nodeproc.Process, warmup, window time.Duration) cpuUse {
+// returns the cores used by the nodes (together), this process and
+// everything else.
+func measureCPU(ctx context.Context, procs []*nodeproc.Process, warmup, window time.Duration) cpuUse {
 	var u cpuUse
 	select {
 	case <-time.After(warmup):
 	case <-ctx.Done():
 		return u
 	}
-	n0, err1 := proc.CPUTime()
+	n0, err1 := procsCPU(procs)
 	s0, err2 := nodeproc.ProcCPUTime(os.Getpid())
 	b0, _, err3 := nodeproc.MachineCPU()
 	t0 := time.Now()
@@ -422,7 +494,7 @@ func measureCPU(ctx context.Context, proc *nodeproc.Process, warmup, window time
 	case <-ctx.Done():
 		return u
 	}
-	n1, err4 := proc.CPUTime()
+	n1, err4 := procsCPU(procs)
 	s1, err5 := nodeproc.ProcCPUTime(os.Getpid())
 	b1, _, err6 := nodeproc.MachineCPU()
 	if err := errors.Join(err1, err2, err3, err4, err5, err6); err != nil {
@@ -433,6 +505,19 @@ func measureCPU(ctx context.Context, proc *nodeproc.Process, warmup, window time
 	u.self = (s1 - s0).Seconds() / wall
 	u.other = max(0, (b1-b0).Seconds()/wall-u.node-u.self)
 	return u
+}
+
+// procsCPU sums the CPU time used so far by procs.
+func procsCPU(procs []*nodeproc.Process) (time.Duration, error) {
+	var sum time.Duration
+	for _, p := range procs {
+		t, err := p.CPUTime()
+		if err != nil {
+			return 0, err
+		}
+		sum += t
+	}
+	return sum, nil
 }
 
 func fetchProfile(ctx context.Context, port, secs int, path string) error {
@@ -516,34 +601,50 @@ func (r *Report) Table() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "machine: %s\n", r.Machine)
 	c := r.Config
-	fmt.Fprintf(&b, "node config (both): timeout_commit %s, mempool size %d (%d MiB), recheck %v, rpc batch %d, tx_index %s, log %s\n",
+	fmt.Fprintf(&b, "node config (all nodes): timeout_commit %s, mempool size %d (%d MiB), recheck %v, rpc batch %d, tx_index %s, log %s\n",
 		c.Consensus.TimeoutCommit, c.Mempool.Size, c.Mempool.MaxTxsBytes>>20, c.Mempool.Recheck, c.RPC.MaxRequestBatchSize, c.TxIndex.Indexer, c.LogLevel)
-	fmt.Fprintf(&b, "\n%-38s %8s %8s %8s %8s %9s %11s %9s %9s %9s\n", "system (1 validator, 127.0.0.1)", "tx/s", "p50", "p99", "tx bytes", "txs/block", "block every", "node cpu", "load cpu", "other cpu")
-	rows := []struct{ key, label string }{
-		{"amp", "AMP ledger: signed bank transfers"},
-		{"kvstore", "CometBFT kvstore: key=value"},
+	sizes := r.Validators
+	if len(sizes) == 0 {
+		sizes = []int{1}
 	}
 	busy := false
-	for _, row := range rows {
-		res := r.Results[row.key]
-		if res == nil {
-			continue
+	type row struct{ key, label string }
+	var all []row
+	for _, n := range sizes {
+		what := "1 validator"
+		if n > 1 {
+			what = fmt.Sprintf("%d validators", n)
 		}
-		label := row.label
-		if res.OtherCPU > busyCores {
-			label += " *"
-			busy = true
+		fmt.Fprintf(&b, "\n%-38s %8s %8s %8s %8s %9s %11s %9s %9s %9s\n", "system ("+what+", 127.0.0.1)", "tx/s", "p50", "p99", "tx bytes", "txs/block", "block every", "node cpu", "load cpu", "other cpu")
+		rows := []row{
+			{Key("amp", n), "AMP ledger: signed bank transfers"},
+			{Key("kvstore", n), "CometBFT kvstore: key=value"},
 		}
-		fmt.Fprintf(&b, "%-38s %8.0f %8s %8s %8d %9.0f %11s %9.2f %9.2f %9.2f\n", label, res.TPS,
-			res.P50.Round(time.Millisecond), res.P99.Round(time.Millisecond), res.TxSize, res.TxsPerBlock, res.BlockInterval.Round(time.Millisecond), res.NodeCPU, res.ClientCPU, res.OtherCPU)
+		all = append(all, rows...)
+		for _, row := range rows {
+			res := r.Results[row.key]
+			if res == nil {
+				continue
+			}
+			label := row.label
+			if res.OtherCPU > busyCores {
+				label += " *"
+				busy = true
+			}
+			fmt.Fprintf(&b, "%-38s %8.0f %8s %8s %8d %9.0f %11s %9.2f %9.2f %9.2f\n", label, res.TPS,
+				res.P50.Round(time.Millisecond), res.P99.Round(time.Millisecond), res.TxSize, res.TxsPerBlock, res.BlockInterval.Round(time.Millisecond), res.NodeCPU, res.ClientCPU, res.OtherCPU)
+		}
+		if a, k := r.Results[Key("amp", n)], r.Results[Key("kvstore", n)]; a != nil && k != nil && k.TPS > 0 {
+			fmt.Fprintf(&b, "%-38s %8.2f\n", "ratio AMP / kvstore (tx/s)", a.TPS/k.TPS)
+		}
 	}
-	if a, k := r.Results["amp"], r.Results["kvstore"]; a != nil && k != nil && k.TPS > 0 {
-		fmt.Fprintf(&b, "%-38s %8.2f\n", "ratio AMP / kvstore (tx/s)", a.TPS/k.TPS)
+	if len(sizes) > 1 {
+		fmt.Fprintf(&b, "(node cpu of a network is all its nodes together; with more than one validator the load goes round-robin to every node's RPC, commits are watched on node0)\n")
 	}
 	if busy {
 		fmt.Fprintf(&b, "* other processes used more than %.2f cores during this run: its figures are low and the ratio is not a fair comparison; rerun on an idle machine (-runs 3)\n", busyCores)
 	}
-	for _, row := range rows {
+	for _, row := range all {
 		if rs := r.Runs[row.key]; len(rs) > 1 {
 			tps := make([]string, len(rs))
 			for i, x := range rs {

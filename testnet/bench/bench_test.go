@@ -29,3 +29,23 @@ func TestTableAndMedian(t *testing.T) {
 		}
 	}
 }
+
+func TestTableValidators(t *testing.T) {
+	c, err := home.DefaultConfig(t.TempDir(), home.NodeConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Report{Config: c, Machine: "m", Validators: []int{1, 4}, Results: map[string]*loadgen.Result{
+		"amp": {TPS: 4000}, "kvstore": {TPS: 8000},
+		Key("amp", 4): {TPS: 1500}, Key("kvstore", 4): {TPS: 2000},
+	}}
+	out := r.Table()
+	for _, want := range []string{"system (1 validator, 127.0.0.1)", "system (4 validators, 127.0.0.1)", "0.50", "0.75"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	if Key("amp", 1) != "amp" || Key("kvstore", 4) != "kvstore-4v" {
+		t.Errorf("keys %q %q", Key("amp", 1), Key("kvstore", 4))
+	}
+}

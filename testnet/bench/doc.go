@@ -1,9 +1,24 @@
-// Package bench measures a single-validator AMP node against CometBFT's
-// built-in kvstore app on the same machine: it builds both binaries, creates
-// each home with its own `init`, funds the load accounts in the AMP genesis,
-// writes one config.toml (the AMP node's defaults plus Settings) to both
-// homes, copies the consensus params across, and runs the load generator
-// against each node in turn with txs of equal size. The table it prints
-// holds committed tx/s, p50 and p99 submit-to-commit latency for both, and
-// their ratio. It measures and prints; it asserts nothing about speed.
+// Package bench measures the AMP ledger against CometBFT's built-in
+// kvstore app on the same machine, on one validator and on small local
+// networks (Options.Validators, default 1 and 4).
+//
+// One validator: it builds both binaries, creates each home with its own
+// `init`, funds the load accounts in the AMP genesis, writes one
+// config.toml (the AMP node's defaults plus Settings) to both homes, copies
+// the consensus params across, and runs the load generator against each
+// node in turn with txs of equal size.
+//
+// N validators: the AMP network comes from testnet/network (N members in
+// one genesis, the load accounts funded in it), the kvstore network from N
+// `cometbft init` homes joined by one genesis holding all N validators;
+// kvstore node i gets AMP node i's config (same Settings, peers all-to-all,
+// allow_duplicate_ip, addr_book_strict off) with its own peer list. All
+// nodes listen on 127.0.0.1 and run as children of this process. The load
+// generator spreads its workers round-robin across the nodes' RPC
+// endpoints (each account's txs go to one node) and watches commits on
+// node 0.
+//
+// The table it prints holds committed tx/s, p50 and p99 submit-to-commit
+// latency of every system and network size, and the AMP/kvstore ratio of
+// each size. It measures and prints; it asserts nothing about speed.
 package bench

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -387,5 +388,45 @@ func BenchmarkSignTransfer(b *testing.B) {
 		if _, err := chain.BuildTx("bench", uint64(i), chain.TxOptions{}, []proto.Message{msg}, accts[0].Key); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestRunTargets spreads submission over two endpoints of one fake node:
+// both get batches, each lane stays in order, and commits are watched on
+// the first.
+func TestRunTargets(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	node := newFakeNode(ctx, 30*time.Millisecond)
+	var hits [2]atomic.Int64
+	var clients []*Client
+	for i := range 2 {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hits[i].Add(1)
+			node.ServeHTTP(w, r)
+		}))
+		defer srv.Close()
+		c, err := NewClient(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, c)
+	}
+	src, err := NewKVSource(40, 32, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(ctx, clients[0], src, Config{
+		Warmup: 100 * time.Millisecond, Duration: 500 * time.Millisecond, Drain: 2 * time.Second,
+		Workers: 4, Batch: 10, MaxInFlight: 300, Poll: 5 * time.Millisecond, Targets: clients,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.OK == 0 || len(res.Rejected) != 0 || res.Lost != 0 {
+		t.Fatalf("unexpected outcome: %s", res.Summary())
+	}
+	if hits[0].Load() == 0 || hits[1].Load() == 0 {
+		t.Fatalf("requests per endpoint: %d, %d", hits[0].Load(), hits[1].Load())
 	}
 }

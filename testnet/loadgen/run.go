@@ -46,6 +46,11 @@ type Config struct {
 	// StopSubmit, if set, stops submission early once it is closed; the
 	// watcher keeps running until the run ends.
 	StopSubmit <-chan struct{}
+	// Targets, if set, spreads submission across several nodes of one
+	// network: worker w sends to Targets[w % len(Targets)]. A lane belongs
+	// to one worker, so each account's txs still reach one node in nonce
+	// order. Commit detection stays on the client given to Run.
+	Targets []*Client
 }
 
 // DefaultConfig is a 5 s warm-up and a 20 s window.
@@ -217,6 +222,10 @@ func Run(ctx context.Context, c *Client, src Source, cfg Config) (*Result, error
 // submit is one worker: it owns lanes w, w+Workers, … and sends their txs
 // in batches holding at most one tx per lane.
 func (s *runState) submit(ctx context.Context, w int, start time.Time) {
+	target := s.c
+	if len(s.cfg.Targets) > 0 {
+		target = s.cfg.Targets[w%len(s.cfg.Targets)]
+	}
 	var lanes []int
 	for l := w; l < s.src.Lanes(); l += s.cfg.Workers {
 		lanes = append(lanes, l)
@@ -321,7 +330,7 @@ func (s *runState) submit(ctx context.Context, w int, start time.Time) {
 		s.mu.Unlock()
 		// The batch runs to its end even if submission stops meanwhile, so
 		// that what the node admitted is known.
-		res, err := s.c.BroadcastSync(s.runCtx, batch)
+		res, err := target.BroadcastSync(s.runCtx, batch)
 		if err != nil {
 			s.mu.Lock()
 			for _, h := range hashes {

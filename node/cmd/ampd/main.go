@@ -57,14 +57,16 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 
   ampd dev                      a one-validator dev chain with funded demo accounts
   ampd init --chain-id ID ...   make a validator home
-  ampd start                    run the node of a home`,
+  ampd start                    run the node of a home
+  ampd testnet init|start       a local multi-validator network on 127.0.0.1`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&homeDir, "home", home.DefaultHome(), "node home folder (env "+home.HomeEnv+")")
-	root.AddCommand(initCmd(&homeDir, stdout), startCmd(&homeDir, stderr), devCmd(&homeDir, stdout, stderr))
+	root.AddCommand(initCmd(&homeDir, stdout), startCmd(&homeDir, stderr), devCmd(&homeDir, stdout, stderr),
+		testnetCmd(stdout, stderr))
 	return root
 }
 

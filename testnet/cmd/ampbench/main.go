@@ -1,7 +1,7 @@
 // Command ampbench prints the ledger's load figures next to CometBFT's
 // kvstore baseline, measured on this machine (see docs/benchmarks.md).
 //
-//	go run ./testnet/cmd/ampbench [-duration 20s] [-warmup 5s] [-accounts 2000] [-profile DIR]
+//	go run ./testnet/cmd/ampbench [-validators 1,4] [-duration 20s] [-warmup 5s] [-accounts 2000] [-profile DIR]
 package main
 
 import (
@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -35,9 +36,21 @@ func main() {
 	flag.StringVar(&o.ProfileDir, "profile", "", "write CPU profiles of both nodes here")
 	flag.DurationVar(&o.IdleWait, "idle-wait", o.IdleWait, "before each run, wait up to this long for other processes to leave the CPU (0: don't)")
 	flag.IntVar(&o.Runs, "runs", o.Runs, "repeat both systems this many times (alternating, on fresh homes) and report the median")
+	flag.DurationVar(&o.MultiDuration, "multi-duration", o.MultiDuration, "measured window of the runs with more than one validator")
+	flag.DurationVar(&o.MultiWarmup, "multi-warmup", o.MultiWarmup, "warm-up of the runs with more than one validator")
+	validators := flag.String("validators", "1,4", "network sizes to measure, e.g. 1,4 (each on 127.0.0.1, load spread across the nodes)")
 	systems := flag.String("systems", strings.Join(o.Systems, ","), "what to run: amp, kvstore or both")
 	flag.Parse()
 	o.Systems = strings.Split(*systems, ",")
+	o.Validators = nil
+	for _, v := range strings.Split(*validators, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "ampbench: -validators: %q is not a number\n", v)
+			os.Exit(2)
+		}
+		o.Validators = append(o.Validators, n)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
