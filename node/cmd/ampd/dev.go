@@ -95,7 +95,9 @@ func printDevSummary(ctx context.Context, w io.Writer, n *node.Node, dir string,
 	var st *client.Status
 	for {
 		st, err = c.Status(wctx)
-		if err == nil && st.LatestBlockHeight >= 1 {
+		// /status reports a block once stored, before it is executed: wait
+		// for the next one so that the balances below are the committed ones.
+		if err == nil && st.LatestBlockHeight >= 2 {
 			break
 		}
 		select {
