@@ -353,7 +353,7 @@ func (b *bencher) runSystem(ctx context.Context, sys, dir string, profile bool) 
 	res, prof, err := runOne(ctx, o, sys, ports, src, proc)
 	stopErr := proc.Stop(20 * time.Second)
 	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w\n%s", sys, err, proc.Tail(3000))
+		return nil, "", fmt.Errorf("%s: %w\n%s", sys, err, proc.Tail(40))
 	}
 	if stopErr != nil {
 		o.logf("warning: %v", stopErr)

@@ -232,7 +232,7 @@ func (b *bencher) runMulti(ctx context.Context, sys, dir string, mn *multiNet) (
 	tails := func() string {
 		var s strings.Builder
 		for _, p := range procs {
-			fmt.Fprintf(&s, "--- %s\n%s\n", p.Name, p.Tail(1500))
+			fmt.Fprintf(&s, "--- %s\n%s\n", p.Name, p.Tail(25))
 		}
 		return s.String()
 	}

@@ -173,7 +173,7 @@ func TestCrashRecovery(t *testing.T) {
 	fail := func(p *nodeproc.Process, format string, args ...any) {
 		t.Helper()
 		if p != nil {
-			t.Logf("last lines of %s:\n%s", p.LogPath, p.Tail(4000))
+			t.Logf("last lines of %s:\n%s", p.LogPath, p.Tail(40))
 		}
 		t.Fatalf(format, args...)
 	}

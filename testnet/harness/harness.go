@@ -292,7 +292,7 @@ func (n *Network) cleanup() {
 	wg.Wait()
 	if n.top.Failed() {
 		for _, nd := range n.Nodes {
-			n.top.Logf("last lines of %s (%s):\n%s", nd.Name, nd.Log, network.TailFile(nd.Log, 40))
+			n.top.Logf("last lines of %s (%s):\n%s", nd.Name, nd.Log, nodeproc.TailFile(nd.Log, 40))
 		}
 	}
 	for _, f := range n.portLocks {
@@ -310,7 +310,7 @@ type Node struct {
 
 	net        *state
 	mu         sync.Mutex
-	proc       *network.Process
+	proc       *nodeproc.Process
 	cli        *client.Client
 	rpc        *rpchttp.HTTP
 	lastSigned int64 // sign state height before the last Wipe, until restarted
@@ -384,7 +384,7 @@ func (n *Network) Start(i int) {
 	if nd.wiped && nd.lastSigned > 0 {
 		n.waitOthersPast(i, nd.lastSigned, time.Minute)
 	}
-	p, err := network.StartProcess(nd.Name, nd.Log, n.Bin, "start", "--home", nd.Home, "--log-level", n.opts.LogLevel)
+	p, err := nodeproc.Start(nd.Name, nd.Log, n.Bin, "start", "--home", nd.Home, "--log-level", n.opts.LogLevel)
 	if err != nil {
 		n.T.Fatalf("start %s: %v", nd.Name, err)
 	}

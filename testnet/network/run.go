@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/amp-ledger/amp/node/client"
+
+	"github.com/amp-ledger/amp/testnet/nodeproc"
 )
 
 // Defaults of Run.
@@ -73,7 +75,7 @@ func Run(ctx context.Context, m *Manifest, o RunOptions) error {
 		return err
 	}
 
-	procs := make([]*Process, 0, len(m.Nodes))
+	procs := make([]*nodeproc.Process, 0, len(m.Nodes))
 	var stopOnce sync.Once
 	var stopErr error
 	stopAll := func() error {
@@ -106,7 +108,7 @@ func Run(ctx context.Context, m *Manifest, o RunOptions) error {
 		if o.LogLevel != "" {
 			args = append(args, "--log-level", o.LogLevel)
 		}
-		p, err := StartProcess(n.Name, n.Log, o.Bin, args...)
+		p, err := nodeproc.Start(n.Name, n.Log, o.Bin, args...)
 		if err != nil {
 			_ = stopAll()
 			return err
@@ -129,7 +131,7 @@ func Run(ctx context.Context, m *Manifest, o RunOptions) error {
 	}
 
 	// Report nodes that exit on their own; run until ctx ends or all exit.
-	exited := make(chan *Process, len(procs))
+	exited := make(chan *nodeproc.Process, len(procs))
 	for _, p := range procs {
 		go func() {
 			select {
@@ -160,7 +162,7 @@ func Run(ctx context.Context, m *Manifest, o RunOptions) error {
 
 // waitReady waits until every node reports at least ReadyHeight and a
 // block made since it started, and returns the lowest height seen then.
-func waitReady(ctx context.Context, m *Manifest, procs []*Process, timeout time.Duration) (int64, error) {
+func waitReady(ctx context.Context, m *Manifest, procs []*nodeproc.Process, timeout time.Duration) (int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	clients := make([]*client.Client, len(m.Nodes))

@@ -15,6 +15,8 @@ import (
 	"github.com/amp-ledger/amp/node/client"
 	"github.com/amp-ledger/amp/testnet/harness"
 	"github.com/amp-ledger/amp/testnet/network"
+
+	"github.com/amp-ledger/amp/testnet/nodeproc"
 )
 
 type syncBuffer struct {
@@ -121,7 +123,7 @@ func TestStartCommand(t *testing.T) {
 			t.Fatalf("a node still runs after the stop: %v", err)
 		}
 		for _, n := range m.Nodes {
-			if tail := network.TailFile(n.Log, 3); !strings.Contains(tail, "AMP node stopped cleanly") {
+			if tail := nodeproc.TailFile(n.Log, 3); !strings.Contains(tail, "AMP node stopped cleanly") {
 				t.Fatalf("%s's log does not end with a clean stop:\n%s", n.Name, tail)
 			}
 		}

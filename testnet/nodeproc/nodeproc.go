@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -130,99 +131,6 @@ func EditConfig(dir string, edit func(*cfg.Config)) error {
 	return WriteConfig(dir, c)
 }
 
-// Process is a node running as a child process, its output going to a log
-// file.
-type Process struct {
-	Name    string
-	LogPath string
-	cmd     *exec.Cmd
-	logf    *os.File
-	done    chan struct{}
-	err     error
-}
-
-// Start runs bin with args, appending its stdout and stderr to logPath.
-// The child is killed if this process dies.
-func Start(name, logPath, bin string, args ...string) (*Process, error) {
-	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	p := &Process{Name: name, LogPath: logPath, cmd: cmd, logf: f, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		f.Close()
-		close(p.done)
-	}()
-	return p, nil
-}
-
-// Pid is the process id.
-func (p *Process) Pid() int { return p.cmd.Process.Pid }
-
-// Done is closed when the process has exited.
-func (p *Process) Done() <-chan struct{} { return p.done }
-
-// Exited reports whether the process has exited, and its wait error.
-func (p *Process) Exited() (bool, error) {
-	select {
-	case <-p.done:
-		return true, p.err
-	default:
-		return false, nil
-	}
-}
-
-// Kill sends SIGKILL and waits for the process to go.
-func (p *Process) Kill() {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.done
-}
-
-// Stop sends SIGTERM, waits up to timeout for a clean exit, then kills. It
-// returns an error if the process had to be killed or exited with an error
-// other than the signal's.
-func (p *Process) Stop(timeout time.Duration) error {
-	select {
-	case <-p.done:
-		return p.exitErr()
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-		return p.exitErr()
-	case <-time.After(timeout):
-		p.Kill()
-		return fmt.Errorf("%s did not stop within %s after SIGTERM; killed", p.Name, timeout)
-	}
-}
-
-func (p *Process) exitErr() error {
-	if p.err == nil {
-		return nil
-	}
-	var ee *exec.ExitError
-	if errors.As(p.err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGTERM {
-			return nil
-		}
-	}
-	return fmt.Errorf("%s exited: %v (log %s)", p.Name, p.err, p.LogPath)
-}
-
 // CPUTime returns the CPU time (user + system) the process has used so
 // far, from /proc.
 func (p *Process) CPUTime() (time.Duration, error) { return ProcCPUTime(p.Pid()) }
@@ -282,14 +190,133 @@ func MachineCPU() (busy, total time.Duration, err error) {
 	return time.Duration(all-idle) * 10 * time.Millisecond, time.Duration(all) * 10 * time.Millisecond, nil
 }
 
-// Tail returns the last n bytes of the process's log, for error reports.
-func (p *Process) Tail(n int) string {
-	b, err := os.ReadFile(p.LogPath)
+// Process is a node (or any program) running as a child process, its
+// stdout and stderr appended to a log file.
+type Process struct {
+	Name    string
+	LogPath string
+
+	cmd  *exec.Cmd
+	done chan struct{}
+	mu   sync.Mutex
+	err  error
+}
+
+// Start runs bin with args, appending its output to logPath after a
+// line that marks the start. The child runs in its own process group, so
+// that a terminal's Ctrl-C reaches only this process, which decides how to
+// stop it; it is killed if this process dies.
+func Start(name, logPath, bin string, args ...string) (*Process, error) {
+	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: log: %w", name, err)
+	}
+	fmt.Fprintf(f, "=== %s starting %s %s\n", time.Now().Format(time.RFC3339Nano), bin, strings.Join(args, " "))
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &Process{Name: name, LogPath: logPath, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		err := cmd.Wait()
+		f.Close()
+		p.mu.Lock()
+		p.err = err
+		p.mu.Unlock()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// Pid returns the process id.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
+// Done is closed once the process has exited.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// Exited reports whether the process has exited, and how (nil for exit
+// status 0 or death by SIGTERM).
+func (p *Process) Exited() (bool, error) {
+	select {
+	case <-p.done:
+		return true, p.exitErr()
+	default:
+		return false, nil
+	}
+}
+
+// Kill sends SIGKILL and waits for the process to go.
+func (p *Process) Kill() {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+// Stop sends SIGTERM and waits up to timeout for the process to exit, then
+// kills it. It returns an error if the process had to be killed or exited
+// with an error.
+func (p *Process) Stop(timeout time.Duration) error {
+	select {
+	case <-p.done:
+		return p.exitErr()
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-p.done:
+		return p.exitErr()
+	case <-t.C:
+		p.Kill()
+		return fmt.Errorf("%s did not stop within %s of SIGTERM and was killed (log %s)", p.Name, timeout, p.LogPath)
+	}
+}
+
+func (p *Process) exitErr() error {
+	p.mu.Lock()
+	err := p.err
+	p.mu.Unlock()
+	if err == nil {
+		return nil
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGTERM {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s exited: %w (log %s)", p.Name, err, p.LogPath)
+}
+
+// Tail returns about the last n lines of the process's log.
+func (p *Process) Tail(n int) string { return TailFile(p.LogPath, n) }
+
+// TailFile returns about the last n lines of a file (reading at most its
+// last 64 KiB), or "" if it cannot be read.
+func TailFile(path string, n int) string {
+	f, err := os.Open(path)
 	if err != nil {
 		return ""
 	}
-	if len(b) > n {
-		b = b[len(b)-n:]
+	defer f.Close()
+	const most = 64 << 10
+	var off int64
+	if fi, err := f.Stat(); err == nil && fi.Size() > most {
+		off = fi.Size() - most
 	}
-	return string(b)
+	buf := make([]byte, most)
+	k, _ := f.ReadAt(buf, off)
+	lines := strings.Split(strings.TrimRight(string(buf[:k]), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }
