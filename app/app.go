@@ -21,6 +21,7 @@ import (
 	"github.com/amp-ledger/amp/chain"
 	"github.com/amp-ledger/amp/modules/bank"
 	"github.com/amp-ledger/amp/modules/consortium"
+	"github.com/amp-ledger/amp/modules/identity"
 	"github.com/amp-ledger/amp/modules/module"
 	"github.com/amp-ledger/amp/modules/params"
 )
@@ -67,7 +68,9 @@ type App struct {
 	modules     []module.Module
 	routes      map[string]module.Route
 	authorizers []module.Authorizer
+	guards      []module.HasTxGuard
 	bank        *bank.Keeper
+	identity    *identity.Keeper
 	members     *consortium.Module
 	params      *params.Keeper
 
@@ -122,8 +125,13 @@ func New(opts Options) (*App, error) {
 	a.params = params.New()
 	a.members = consortium.New(a.params)
 	a.bank = bank.New(a.members)
-	a.modules = []module.Module{a.params, a.members, a.bank}
+	a.identity = identity.New(a.params, a.members, a.bank)
+	a.authorizers = []module.Authorizer{a.identity.Authorizer()}
+	a.modules = []module.Module{a.params, a.members, a.bank, a.identity}
 	for _, m := range a.modules {
+		if g, ok := m.(module.HasTxGuard); ok {
+			a.guards = append(a.guards, g)
+		}
 		if hm, ok := m.(module.HasMsgs); ok {
 			for _, r := range hm.Routes() {
 				if _, dup := a.routes[r.Type]; dup {
@@ -523,6 +531,11 @@ func (a *App) deliver(b *blockState, c *checkedTx) (res *abci.ExecTxResult) {
 			res = execTxError(chain.Wrapf(chain.ErrInternal, "handler panicked"))
 		}
 	}()
+	for _, g := range a.guards {
+		if err := g.GuardTx(ctx); err != nil {
+			return execTxError(err)
+		}
+	}
 	for i, m := range c.msgs {
 		if err := a.routes[tx.Body.Msgs[i].Type].Handle(ctx, m); err != nil {
 			if len(c.msgs) > 1 {

@@ -105,3 +105,11 @@ type ValidatorUpdate struct {
 type HasValidatorUpdates interface {
 	ValidatorUpdates(ctx *Context) ([]ValidatorUpdate, error)
 }
+
+// HasTxGuard is a module that may refuse a whole tx before any of its
+// messages runs, from facts about its signers (the identity module refuses
+// every tx a suspended agent's key signs). The guard runs on every tx, so
+// it must be cheap: a read or two per signer.
+type HasTxGuard interface {
+	GuardTx(ctx *Context) error
+}

@@ -76,3 +76,26 @@ func (s *MemStore) Iterate(prefix []byte, fn func(k, v []byte) bool) {
 		}
 	}
 }
+
+// Clone returns an independent copy: tests use it to apply a message the
+// way the app does, keeping its writes only if it succeeds.
+func (s *MemStore) Clone() *MemStore {
+	c := NewMemStore()
+	for k, v := range s.m {
+		c.m[k] = v
+	}
+	return c
+}
+
+// Equal reports whether two stores hold the same keys and values.
+func (s *MemStore) Equal(o *MemStore) bool {
+	if len(s.m) != len(o.m) {
+		return false
+	}
+	for k, v := range s.m {
+		if w, ok := o.m[k]; !ok || !bytes.Equal(v, w) {
+			return false
+		}
+	}
+	return true
+}
