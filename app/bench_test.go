@@ -15,15 +15,18 @@ const benchBlockTxs = 2000
 
 // benchBlocks signs b.N/benchBlockTxs+1 blocks of transfers from alice to
 // many recipients, so that each tx writes fresh keys as real load does.
-func benchBlocks(b *testing.B, c *testChain) [][][]byte {
-	alice := c.alice.PubKey().Address()
+func benchBlocks(b *testing.B, c *testChain) [][][]byte { return benchBlocksFrom(b, c, c.alice) }
+
+// benchBlocksFrom is benchBlocks with another funded sender.
+func benchBlocksFrom(b *testing.B, c *testChain, sender chain.PrivKey) [][][]byte {
+	alice := sender.PubKey().Address()
 	var blocks [][][]byte
 	for n := 0; n < b.N; {
 		var txs [][]byte
 		for i := 0; i < benchBlockTxs && n < b.N; i, n = i+1, n+1 {
 			to := testKey(b, byte(n%200+10)).PubKey().Address()
 			msg := &pb.MsgSend{From: alice[:], To: to[:], Amount: &pb.Coin{Asset: "USD", Amount: "1000000000000"}}
-			txs = append(txs, c.tx(c.alice, msg))
+			txs = append(txs, c.tx(sender, msg))
 		}
 		blocks = append(blocks, txs)
 	}
@@ -69,6 +72,17 @@ func BenchmarkBlockTransfersWarmSigs(b *testing.B) {
 	c.app.invOnce = false
 	c.block()
 	runBlocks(b, c, benchBlocks(b, c), true)
+}
+
+// BenchmarkBlockTransfersP256ColdSigs is BenchmarkBlockTransfersColdSigs
+// with a P-256 sender, as a phone's secure enclave or a passkey signs: the
+// figure to compare with ed25519's in the same run.
+func BenchmarkBlockTransfersP256ColdSigs(b *testing.B) {
+	c := newTestChain(b)
+	c.app.invOnce = false
+	phone := p256Key(b, 1)
+	c.block(c.tx(c.issuer, mintMsg(b, c.issuer.PubKey().Address(), phone.PubKey().Address(), "1000000")))
+	runBlocks(b, c, benchBlocksFrom(b, c, phone), false)
 }
 
 // BenchmarkCheckTx: admission of a new transfer, signature included.

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -622,4 +623,13 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// LevelItems returns the review items a review must have passed to attest
+// level (nil for a level outside 1-3).
+func LevelItems(level uint32) []string {
+	if level < 1 || level > 3 {
+		return nil
+	}
+	return slices.Clone(levelItems[level])
 }

@@ -492,6 +492,7 @@ func (k *Keeper) onboard(ctx *module.Context, issuer chain.Address, key chain.Pu
 		Attestations: []Attestation{at}, Suspensions: []Suspension{},
 	}
 	setIndex(ctx, a.KeyAddress, kindAgent, statusOK, agentPayload(n))
+	ctx.Emit("created", module.Attr{Key: "id", Value: a.ID})
 	ctx.Emit("agent_onboarded",
 		module.Attr{Key: "agent_id", Value: a.ID, Index: true},
 		module.Attr{Key: "issuer", Value: issuer.String(), Index: true},
@@ -696,6 +697,7 @@ func (k *Keeper) bind(ctx *module.Context, person chain.Address, agentID string)
 	st(ctx).Set(personBindingKey(person, n), []byte{})
 	st(ctx).Set(agentBindingKey(an, n), []byte{})
 	st(ctx).Set(pairKey(person, an), binary.BigEndian.AppendUint64(nil, n))
+	ctx.Emit("created", module.Attr{Key: "id", Value: b.ID})
 	ctx.Emit("agent_bound",
 		module.Attr{Key: "binding_id", Value: b.ID, Index: true},
 		module.Attr{Key: "person", Value: person.String(), Index: true},

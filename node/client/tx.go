@@ -218,13 +218,27 @@ func (c *Client) BroadcastAndWait(ctx context.Context, tx []byte) (*TxResult, er
 // Submit signs msgs with key at the key's next nonce (from the node),
 // broadcasts the tx and waits for its commit.
 func (c *Client) Submit(ctx context.Context, key chain.PrivKey, opts chain.TxOptions, msgs ...proto.Message) (*TxResult, error) {
-	nonce, err := c.Nonce(ctx, key.PubKey().Address())
+	return c.SubmitSigned(ctx, []chain.PrivKey{key}, opts, msgs...)
+}
+
+// SubmitSigned is Submit with co-signers: keys[0] signs as the tx signer
+// (its nonce is used) and the others co-sign — a new device or agent key
+// proving possession, a merchant consenting to its registration.
+func (c *Client) SubmitSigned(ctx context.Context, keys []chain.PrivKey, opts chain.TxOptions, msgs ...proto.Message) (*TxResult, error) {
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("submit: no signing key")
+	}
+	nonce, err := c.Nonce(ctx, keys[0].PubKey().Address())
 	if err != nil {
 		return nil, err
 	}
-	tx, err := c.BuildTx(ctx, key, nonce, opts, msgs...)
+	chainID, err := c.ChainID(ctx)
 	if err != nil {
 		return nil, err
+	}
+	tx, err := chain.BuildTx(chainID, nonce, opts, msgs, keys...)
+	if err != nil {
+		return nil, fmt.Errorf("build tx: %w", err)
 	}
 	return c.BroadcastAndWait(ctx, tx)
 }

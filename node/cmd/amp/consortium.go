@@ -38,12 +38,12 @@ See docs/governance.md.`,
 
 	// run submits the proposal whose action makeAction builds.
 	run := func(cmd *cobra.Command, makeAction func(context.Context, *client.Client) (*pb.Action, error)) error {
-		return e.submitThen(cmd, from, memo, func(ctx context.Context, c *client.Client, signer chain.Address) ([]proto.Message, error) {
+		return e.submitThen(cmd, from, memo, func(ctx context.Context, c *client.Client, signer chain.Address) ([]proto.Message, []chain.PrivKey, error) {
 			a, err := makeAction(ctx, c)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			return []proto.Message{client.ProposalMsg(signer, title, a)}, nil
+			return []proto.Message{client.ProposalMsg(signer, title, a)}, nil, nil
 		}, func(ctx context.Context, c *client.Client, res *client.TxResult) (*client.ProposalInfo, error) {
 			id, ok := res.ProposalID()
 			if !ok {
@@ -213,8 +213,8 @@ See docs/governance.md.`,
 		default:
 			return nil, nil, usagef("the vote must be yes or no, not %q", args[1])
 		}
-		build := func(_ context.Context, _ *client.Client, signer chain.Address) ([]proto.Message, error) {
-			return []proto.Message{client.VoteMsg(signer, id, yes)}, nil
+		build := func(_ context.Context, _ *client.Client, signer chain.Address) ([]proto.Message, []chain.PrivKey, error) {
+			return []proto.Message{client.VoteMsg(signer, id, yes)}, nil, nil
 		}
 		after := func(ctx context.Context, c *client.Client, _ *client.TxResult) (*client.ProposalInfo, error) {
 			return c.Proposal(ctx, id)

@@ -36,7 +36,7 @@ func txCmd(e *env) *cobra.Command {
 			return &pb.MsgBurn{From: signer[:], Amount: amount}
 		})
 	bankCmd.AddCommand(send, mint, burn)
-	cmd.AddCommand(bankCmd, consortiumTxCmd(e))
+	cmd.AddCommand(bankCmd, consortiumTxCmd(e), identityTxCmd(e))
 	return cmd
 }
 
@@ -50,19 +50,19 @@ func (e *env) bankTxCmd(use, short string, toArg bool,
 	}
 	cmd := &cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(nargs)}
 	return e.newTxCmd(cmd, "name (or address) of the signing key in the keyring", func(args []string) (builder, afterCommit, error) {
-		build := func(ctx context.Context, c *client.Client, signer chain.Address) ([]proto.Message, error) {
+		build := func(ctx context.Context, c *client.Client, signer chain.Address) ([]proto.Message, []chain.PrivKey, error) {
 			var to chain.Address
 			if toArg {
 				var err error
 				if to, err = c.Resolve(args[0]); err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 			}
 			coin, err := c.ParseCoin(ctx, args[nargs-1])
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			return []proto.Message{msg(signer, to, bank.CoinProto(coin))}, nil
+			return []proto.Message{msg(signer, to, bank.CoinProto(coin))}, nil, nil
 		}
 		return build, nil, nil
 	})
@@ -103,8 +103,10 @@ type txOutput struct {
 	Proposal *client.ProposalInfo `json:"proposal,omitempty"`
 }
 
-// builder makes a tx's messages once the client and the signer are known.
-type builder func(context.Context, *client.Client, chain.Address) ([]proto.Message, error)
+// builder makes a tx's messages once the client and the signer are known,
+// with the keys that must co-sign it besides the signer (a new device or
+// agent key proving possession, a merchant consenting): nil for none.
+type builder func(context.Context, *client.Client, chain.Address) ([]proto.Message, []chain.PrivKey, error)
 
 // afterCommit is a step after a tx's commit that reads the proposal the tx
 // concerns, for the output.
@@ -127,11 +129,11 @@ func (e *env) submitThen(cmd *cobra.Command, from, memo string, build builder, a
 	}
 	ctx, cancel := e.ctx(cmd)
 	defer cancel()
-	msgs, err := build(ctx, c, key.Address())
+	msgs, cosigners, err := build(ctx, c, key.Address())
 	if err != nil {
 		return err
 	}
-	res, err := c.Submit(ctx, key.PrivKey(), chain.TxOptions{Memo: memo}, msgs...)
+	res, err := c.SubmitSigned(ctx, append([]chain.PrivKey{key.PrivKey()}, cosigners...), chain.TxOptions{Memo: memo}, msgs...)
 	if err != nil {
 		return err
 	}
