@@ -61,9 +61,10 @@ proto:
 		--go_out=../pb --go_opt=module=github.com/amp-ledger/amp/chain/pb $$(find . -name '*.proto' | sort)
 
 FUZZTIME ?= 30s
+FUZZ_PKGS ?= ./chain ./modules/identity
 fuzz:
-	@for f in $$($(GO) test -list 'Fuzz.*' ./chain | grep ^Fuzz); do \
-		echo "== $$f"; $(GO) test ./chain -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) || exit 1; done
+	@for p in $(FUZZ_PKGS); do for f in $$($(GO) test -list 'Fuzz.*' $$p | grep ^Fuzz); do \
+		echo "== $$p $$f"; $(GO) test $$p -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) || exit 1; done; done
 
 clean:
 	rm -rf $(BIN)

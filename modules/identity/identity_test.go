@@ -21,7 +21,7 @@ type world struct {
 	agentID                                              string
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	w := &world{fixture: newFixture(t)}
 	w.alice, w.bob = newKey(t, chain.KeyEd25519, 1), newKey(t, chain.KeyEd25519, 2)
 	w.phone, w.watch, w.car = newKey(t, chain.KeyP256, 3), newKey(t, chain.KeyP256, 4), newKey(t, chain.KeyP256, 5)
