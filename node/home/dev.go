@@ -1,12 +1,16 @@
 package home
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/amp-ledger/amp/chain"
 	"github.com/amp-ledger/amp/modules/consortium"
+	"github.com/amp-ledger/amp/modules/identity"
+	"github.com/amp-ledger/amp/node/keyring"
 )
 
 // The dev chain: what `ampd dev` runs and what `amp` talks to by default.
@@ -26,8 +30,43 @@ const (
 	DevHomeName = ".amp-dev"
 )
 
-// DevPeople are the demo people of the dev chain, funded at genesis.
+// DevPeople are the demo people of the dev chain, funded at genesis and
+// registered as persons (the issuer as their wallet).
 var DevPeople = []string{"alice", "bob"}
+
+// The dev chain's demo identities, in its genesis: an agent that alice
+// owns and is bound to, a merchant, and alice's two devices. Agent and
+// device keys are p256, as on phones and in AMP's agents.
+const (
+	// DevAgent is the demo agent's key (Agent ID agent-1), onboarded by
+	// the issuer at review level 2 for a year.
+	DevAgent = "helper"
+	// DevMerchant is the demo merchant "Demo Shop", acquired by the issuer.
+	DevMerchant = "shop"
+	// DevAgentOwner owns the demo agent, is bound to it and has the
+	// demo devices.
+	DevAgentOwner = "alice"
+	// DevAgentReviewDays is how long the demo agent's attestation lasts
+	// from the genesis time.
+	DevAgentReviewDays = 365
+)
+
+// DevDevice is a demo device key of DevAgentOwner.
+type DevDevice struct {
+	Name   string // key name
+	Kind   string
+	Label  string
+	Scopes []string
+}
+
+// DevDevices are alice's demo devices: a phone that manages her devices
+// and mandates, and a watch that approves payments.
+var DevDevices = []DevDevice{
+	{Name: "alice-phone", Kind: "phone", Label: "Alice's phone",
+		Scopes: []string{identity.ScopeRevoke, identity.ScopeUpdate, identity.ScopeManageDevices}},
+	{Name: "alice-watch", Kind: "watch", Label: "Alice's watch",
+		Scopes: []string{identity.ScopeApprove, identity.ScopeRevoke}},
+}
 
 // Dev chain genesis balances.
 const (
@@ -48,8 +87,10 @@ func DefaultHome() string {
 }
 
 // DevOptions returns the InitOptions of a dev chain home at dir: chain id
-// amp-dev, the issuer member (all roles, the consensus key, 1,000,000 USD)
-// and alice and bob (1000 USD each). Empty listen addresses and a zero
+// amp-dev, the issuer member (all roles, the consensus key, 1,000,000 USD),
+// alice and bob (1000 USD each), and the unfunded keys of the demo
+// identities DevIdentity puts in the genesis: the agent helper, the
+// merchant shop and alice's devices. Empty listen addresses and a zero
 // block time take the dev defaults.
 func DevOptions(dir, rpcListen, p2pListen string, blockTime time.Duration) InitOptions {
 	if rpcListen == "" {
@@ -70,6 +111,10 @@ func DevOptions(dir, rpcListen, p2pListen string, blockTime time.Duration) InitO
 	for _, p := range DevPeople {
 		accts = append(accts, Account{Name: p, Coins: []string{DevPersonCoins}})
 	}
+	accts = append(accts, Account{Name: DevAgent, KeyType: chain.KeyP256}, Account{Name: DevMerchant})
+	for _, d := range DevDevices {
+		accts = append(accts, Account{Name: d.Name, KeyType: chain.KeyP256})
+	}
 	return InitOptions{
 		Dir:     dir,
 		ChainID: DevChainID,
@@ -81,7 +126,55 @@ func DevOptions(dir, rpcListen, p2pListen string, blockTime time.Duration) InitO
 			CORSAllowedOrigins: []string{"*"},
 		},
 		Accounts: accts,
+		Identity: DevIdentity,
 	}
+}
+
+// DevIdentityCheck is the text whose SHA-256 stands for the identity
+// verification of a demo person at genesis.
+func DevIdentityCheck(person string) string { return "dev identity check of " + person }
+
+// DevIdentity builds the dev chain's identity genesis from the keys of
+// DevOptions' accounts: the DevPeople as persons with the issuer as their
+// wallet, DevDevices for alice, the agent helper (agent-1: issuer-onboarded,
+// owned by alice, review level 2 expiring DevAgentReviewDays after
+// genesisTime), the merchant shop acquired by the issuer, and alice bound
+// to helper.
+func DevIdentity(keys map[string]*keyring.Key, genesisTime time.Time) (*identity.Genesis, error) {
+	addr := map[string]chain.Address{}
+	for _, n := range append([]string{DevIssuer, DevAgent, DevMerchant, DevAgentOwner}, DevPeople...) {
+		k, ok := keys[n]
+		if !ok {
+			return nil, fmt.Errorf("no account %q", n)
+		}
+		addr[n] = k.Address()
+	}
+	issuer, owner := addr[DevIssuer], addr[DevAgentOwner]
+	g := &identity.Genesis{}
+	for _, p := range DevPeople {
+		h := sha256.Sum256([]byte(DevIdentityCheck(p)))
+		g.Persons = append(g.Persons, identity.GenesisPerson{Address: addr[p], Wallet: issuer, IDVHash: h[:]})
+	}
+	for _, d := range DevDevices {
+		k, ok := keys[d.Name]
+		if !ok {
+			return nil, fmt.Errorf("no account %q", d.Name)
+		}
+		g.Devices = append(g.Devices, identity.GenesisDevice{Person: owner, Key: identity.KeyOf(k.PubKey()),
+			Kind: d.Kind, Label: d.Label, Scopes: append([]string(nil), d.Scopes...)})
+	}
+	agent := keys[DevAgent]
+	g.Agents = []identity.GenesisAgent{{
+		Issuer: issuer, Key: identity.KeyOf(agent.PubKey()), Owner: owner, Builder: "AMP demo",
+		Profile: identity.Profile{Name: DevAgent, Model: "amp-demo-assistant", Version: "1.0",
+			Capabilities: []string{"shopping", "bills"}},
+		Review: identity.GenesisReview{Items: []string{"profile", "kyc", "aml", "security", "privacy"}, Level: 2,
+			ExpiresAt: genesisTime.Add(DevAgentReviewDays * 24 * time.Hour).Unix()},
+	}}
+	g.Merchants = []identity.GenesisMerchant{{Acquirer: issuer, Address: addr[DevMerchant], Name: "Demo Shop",
+		MCC: "5999", Country: "SG", Settlement: addr[DevMerchant]}}
+	g.Bindings = []identity.GenesisBinding{{Person: owner, AgentKey: agent.Address()}}
+	return g, nil
 }
 
 // Reset removes a home so that a fresh chain can be made in it. To avoid

@@ -13,6 +13,7 @@ import (
 	"github.com/amp-ledger/amp/chain"
 	"github.com/amp-ledger/amp/modules/bank"
 	"github.com/amp-ledger/amp/modules/consortium"
+	"github.com/amp-ledger/amp/modules/identity"
 )
 
 // AppState is the genesis file's app_state: each module's genesis under its
@@ -20,6 +21,9 @@ import (
 type AppState struct {
 	Consortium consortium.Genesis `json:"consortium"`
 	Bank       bank.Genesis       `json:"bank"`
+	// Identity holds the identities that exist from the first block (the
+	// dev chain's demo people, devices, agent and shop); nil leaves it out.
+	Identity *identity.Genesis `json:"identity,omitempty"`
 }
 
 // DefaultAssets are the assets of a new chain: USD with 18 decimals.

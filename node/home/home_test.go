@@ -127,11 +127,12 @@ func TestInitDev(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys, err := kr.List()
-	if err != nil || len(keys) != 3 {
+	if err != nil || len(keys) != 3+2+len(DevDevices) { // issuer, people, helper, shop, devices
 		t.Fatalf("keyring: %d keys, %v", len(keys), err)
 	}
 	// The genesis on disk has the issuer as the only validator member,
-	// holding the node's consensus key, and funds the three accounts.
+	// holding the node's consensus key, and funds the three accounts (the
+	// demo identities are checked by TestDevIdentityGenesis).
 	doc, err := types.GenesisDocFromFile(GenesisFile(dir))
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"github.com/amp-ledger/amp/chain"
 	"github.com/amp-ledger/amp/modules/bank"
 	"github.com/amp-ledger/amp/modules/consortium"
+	"github.com/amp-ledger/amp/modules/identity"
 	"github.com/amp-ledger/amp/node/keyring"
 )
 
@@ -20,9 +21,13 @@ import (
 const DefaultValidatorPower = 10
 
 // Account is a named account created at genesis: its key goes into the
-// home's keyring under Name (an existing key of that name is reused).
+// home's keyring under Name (an existing key of that name is reused if it
+// has the wanted type).
 type Account struct {
 	Name string
+	// KeyType of the account's key; zero means ed25519. Agents' and
+	// devices' keys are typically p256.
+	KeyType chain.KeyType
 	// Roles, if any, make the account a consortium member named Name.
 	Roles []string
 	// Validator makes the member hold this node's consensus key; it needs
@@ -44,7 +49,15 @@ type InitOptions struct {
 	GenesisTime time.Time
 	// Assets default to DefaultAssets.
 	Assets []chain.Asset
+	// Identity, if set, builds the identity module's genesis once the
+	// accounts' keys exist; it gets them by account name, and the genesis
+	// time (see DevIdentity).
+	Identity IdentityBuilder
 }
+
+// IdentityBuilder makes the identity genesis of a home from its accounts'
+// keys, by name, and the chain's genesis time.
+type IdentityBuilder func(keys map[string]*keyring.Key, genesisTime time.Time) (*identity.Genesis, error)
 
 // Initialized is what Init made.
 type Initialized struct {
@@ -72,6 +85,9 @@ func Init(o InitOptions) (res *Initialized, err error) {
 		return nil, fmt.Errorf("%w: %s (pick another --home, or remove it)", ErrExists, dir)
 	}
 	if err := checkAccounts(o.Accounts); err != nil {
+		return nil, err
+	}
+	if err := checkExistingKeys(dir, o.Accounts); err != nil {
 		return nil, err
 	}
 	_, statErr := os.Stat(dir)
@@ -106,17 +122,21 @@ func Init(o InitOptions) (res *Initialized, err error) {
 	if len(assets) == 0 {
 		assets = DefaultAssets()
 	}
+	genesisTime := o.GenesisTime
+	if genesisTime.IsZero() {
+		genesisTime = time.Now()
+	}
+	genesisTime = genesisTime.UTC().Round(0) // as NewGenesis stores it
 	state := AppState{Bank: bank.Genesis{Assets: assets, Balances: []bank.GenesisBalance{}}}
 	res = &Initialized{Config: c, NodeID: nf.NodeID}
+	byName := map[string]*keyring.Key{}
 	for _, a := range o.Accounts {
-		k, err := kr.Get(a.Name)
-		if errors.Is(err, keyring.ErrNotFound) {
-			k, err = kr.Add(a.Name, chain.KeyEd25519)
-		}
+		k, err := accountKey(kr, a)
 		if err != nil {
 			return nil, fmt.Errorf("account %s: %w", a.Name, err)
 		}
 		res.Keys = append(res.Keys, k)
+		byName[a.Name] = k
 		if len(a.Roles) > 0 {
 			m := consortium.Member{Name: a.Name, Address: k.Address(), Roles: append([]string(nil), a.Roles...)}
 			if a.Validator {
@@ -129,7 +149,12 @@ func Init(o InitOptions) (res *Initialized, err error) {
 			state.Bank.Balances = append(state.Bank.Balances, bank.GenesisBalance{Address: k.Address(), Coins: append([]string(nil), a.Coins...)})
 		}
 	}
-	doc, err := NewGenesis(o.ChainID, o.GenesisTime, state)
+	if o.Identity != nil {
+		if state.Identity, err = o.Identity(byName, genesisTime); err != nil {
+			return nil, fmt.Errorf("identity genesis: %w", err)
+		}
+	}
+	doc, err := NewGenesis(o.ChainID, genesisTime, state)
 	if err != nil {
 		return nil, err
 	}
@@ -138,6 +163,55 @@ func Init(o InitOptions) (res *Initialized, err error) {
 	}
 	res.Genesis = doc
 	return res, nil
+}
+
+// accountKey returns the key of an account from the keyring, creating it
+// if there is none by that name.
+func accountKey(kr *keyring.Keyring, a Account) (*keyring.Key, error) {
+	want := accountKeyType(a)
+	k, err := kr.Get(a.Name)
+	if errors.Is(err, keyring.ErrNotFound) {
+		return kr.Add(a.Name, want)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if k.Type != want {
+		return nil, fmt.Errorf("the keyring already holds a %s key of that name, want %s", k.Type, want)
+	}
+	return k, nil
+}
+
+// checkExistingKeys fails, before anything is written, if the home's
+// keyring holds a key under an account's name that accountKey would refuse.
+func checkExistingKeys(dir string, accts []Account) error {
+	if _, err := os.Stat(keyring.Dir(dir)); err != nil {
+		return nil // no keyring yet (or it will fail to open later)
+	}
+	kr, err := keyring.OpenHome(dir)
+	if err != nil {
+		return err
+	}
+	for _, a := range accts {
+		if !kr.Has(a.Name) {
+			continue
+		}
+		k, err := kr.Get(a.Name)
+		if err != nil {
+			return fmt.Errorf("account %s: %w", a.Name, err)
+		}
+		if want := accountKeyType(a); k.Type != want {
+			return fmt.Errorf("account %s: the keyring already holds a %s key of that name, want %s", a.Name, k.Type, want)
+		}
+	}
+	return nil
+}
+
+func accountKeyType(a Account) chain.KeyType {
+	if a.KeyType == 0 {
+		return chain.KeyEd25519
+	}
+	return a.KeyType
 }
 
 func checkAccounts(accts []Account) error {
@@ -151,6 +225,9 @@ func checkAccounts(accts []Account) error {
 			return fmt.Errorf("account %q is listed twice", a.Name)
 		}
 		names[a.Name] = true
+		if t := accountKeyType(a); t != chain.KeyEd25519 && t != chain.KeyP256 {
+			return fmt.Errorf("account %q: unknown key type %s", a.Name, t)
+		}
 		if a.Validator {
 			validators++
 			hasRole := false

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/amp-ledger/amp/chain"
 	"github.com/amp-ledger/amp/modules/consortium"
 	"github.com/amp-ledger/amp/node"
 	"github.com/amp-ledger/amp/node/client"
@@ -28,13 +29,25 @@ func devCmd(homeDir *string, stdout, stderr io.Writer) *cobra.Command {
 	var reset bool
 	cmd := &cobra.Command{
 		Use:   "dev",
-		Short: "Run a one-validator dev chain with funded demo accounts",
+		Short: "Run a one-validator dev chain with funded demo accounts and identities",
 		Long: `dev runs a fresh one-validator chain "amp-dev" in the home folder (default
 $AMP_HOME, else ~/.amp-dev). It creates the demo consortium member "issuer"
 (validator, kya_issuer, acquirer, asset_issuer; 1,000,000 USD) and the demo
 people "alice" and "bob" (1000 USD each), with their keys in the home's
 keyring (UNENCRYPTED: dev keys only). RPC listens on 127.0.0.1:26657, P2P on
 127.0.0.1:26656, and a block is made about every second.
+
+The genesis also holds demo identities, so they exist from the first block
+without any tx (their keys are in the keyring too, unfunded):
+  - alice and bob are registered persons, with issuer as their wallet;
+  - "alice-phone" (p256) is alice's phone, with the scopes revoke, update
+    and manage_devices; "alice-watch" (p256) is her watch, with approve
+    and revoke;
+  - "helper" (p256) is the key of the demo agent agent-1, owned by alice
+    and bound to her wallet, onboarded by issuer with a level 2 review
+    (profile, kyc, aml, security, privacy) valid for 365 days from genesis;
+  - "shop" is the merchant "Demo Shop" (MCC 5999, SG), acquired by issuer,
+    settling to its own account.
 
 If the home already holds a chain, dev restarts it (so does
 "ampd start --home DIR"); --reset wipes it and starts a fresh chain.`,
@@ -148,20 +161,8 @@ func printDevSummary(ctx context.Context, w io.Writer, n *node.Node, dir string,
 	if kr != nil {
 		keys, _ = kr.List()
 	}
-	for _, k := range keys {
-		bal := "?"
-		if b, err := c.Balance(wctx, k.Address(), ""); err == nil {
-			var parts []string
-			for _, v := range b.Balances {
-				parts = append(parts, v.Amount+" "+v.Asset)
-			}
-			bal = strings.Join(parts, ", ")
-		}
-		role := ""
-		if m, ok := members[k.Address().String()]; ok {
-			role = "  member: " + strings.Join(m.Roles, ", ")
-		}
-		fmt.Fprintf(w, "    %-8s %s  %s%s\n", k.Name, k.Address(), bal, role)
+	for _, line := range accountLines(wctx, c, keys, members) {
+		fmt.Fprintf(w, "    %s\n", line)
 	}
 	from, to := "alice", "bob"
 	if kr == nil || !kr.Has(from) || !kr.Has(to) {
@@ -181,6 +182,16 @@ func printDevSummary(ctx context.Context, w io.Writer, n *node.Node, dir string,
 	} {
 		fmt.Fprintf(w, "    %s\n", line)
 	}
+	if kr != nil && kr.Has(home.DevAgent) && kr.Has(home.DevAgentOwner) {
+		fmt.Fprintf(w, "\n  Demo identities (in the genesis):\n")
+		for _, line := range []string{
+			amp + " query identity person " + home.DevAgentOwner,
+			amp + " query identity agent " + home.DevAgent,
+			amp + " query trust score " + home.DevAgent + " -o json",
+		} {
+			fmt.Fprintf(w, "    %s\n", line)
+		}
+	}
 	ampdBin := siblingCommand("ampd")
 	ampd := ampdBin
 	if abs, _ := filepath.Abs(home.DefaultHome()); abs != dir {
@@ -189,6 +200,94 @@ func printDevSummary(ctx context.Context, w io.Writer, n *node.Node, dir string,
 	fmt.Fprintf(w, "\n  Stop with Ctrl-C; the chain keeps its state.\n")
 	fmt.Fprintf(w, "  Restart it:        %s dev   (or: %s start --home %s)\n", ampd, ampdBin, shellQuote(dir))
 	fmt.Fprintf(w, "  Wipe and restart:  %s dev --reset\n\n", ampd)
+}
+
+// accountLines formats one line per key: name, address, balance and what
+// the account is on the chain (member roles, registered identity), in
+// aligned columns.
+func accountLines(ctx context.Context, c *client.Client, keys []*keyring.Key, members map[string]consortium.Member) []string {
+	names := map[chain.Address]string{}
+	for _, k := range keys {
+		names[k.Address()] = k.Name
+	}
+	type row struct{ name, addr, bal, about string }
+	var rows []row
+	nameW, balW := 11, 0
+	for _, k := range keys {
+		r := row{name: k.Name, addr: k.Address().String(), bal: "?"}
+		if b, err := c.Balance(ctx, k.Address(), ""); err == nil {
+			var parts []string
+			for _, v := range b.Balances {
+				parts = append(parts, v.Amount+" "+v.Asset)
+			}
+			r.bal = strings.Join(parts, ", ")
+			if r.bal == "" {
+				r.bal = "0"
+			}
+		}
+		var about []string
+		if m, ok := members[r.addr]; ok {
+			about = append(about, "member: "+strings.Join(m.Roles, ", "))
+		}
+		if id := identityOf(ctx, c, k.Address(), names); id != "" {
+			about = append(about, id)
+		}
+		r.about = strings.Join(about, "; ")
+		nameW, balW = max(nameW, len(r.name)), max(balW, len(r.bal))
+		rows = append(rows, r)
+	}
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = strings.TrimRight(fmt.Sprintf("%-*s %s  %-*s  %s", nameW, r.name, r.addr, balW, r.bal, r.about), " ")
+	}
+	return out
+}
+
+// identityOf says what an address is registered as in the identity
+// module ("" if nothing, or if the chain cannot tell), naming keyring keys
+// by their names.
+func identityOf(ctx context.Context, c *client.Client, a chain.Address, names map[chain.Address]string) string {
+	w, err := c.Whois(ctx, a)
+	if err != nil {
+		return ""
+	}
+	of := w.Of
+	if oa, err := chain.ParseAddress(of); err == nil {
+		if n, ok := names[oa]; ok {
+			of = n
+		}
+	}
+	name := func(a chain.Address) string {
+		if n, ok := names[a]; ok {
+			return n
+		}
+		return a.String()
+	}
+	switch w.Kind {
+	case "", "none":
+		return ""
+	case "agent":
+		v, err := c.Agent(ctx, w.Of)
+		if err != nil {
+			return "agent " + of
+		}
+		return fmt.Sprintf("agent %s of %s (%s, level %d)", v.ID, name(v.Owner), v.Status, v.AttestationLevel)
+	case "device":
+		d, err := c.Device(ctx, a)
+		if err != nil {
+			return "device of " + of
+		}
+		return fmt.Sprintf("%s of %s (%s)", d.Kind, name(d.Person), strings.Join(d.Scopes, ", "))
+	case "merchant":
+		m, err := c.Merchant(ctx, a)
+		if err != nil {
+			return "merchant"
+		}
+		return fmt.Sprintf("merchant %q", m.Name)
+	case "seller_agent_key":
+		return "seller agent key of " + of
+	}
+	return w.Kind
 }
 
 func shellQuote(s string) string {
