@@ -243,6 +243,8 @@ func TestBinariesDevChain(t *testing.T) {
 		t.Fatalf("unreachable node: exit %d", code)
 	}
 
+	checkIdentityCLI(t, amp1)
+
 	// SIGINT stops cleanly; `ampd start` restarts the same chain.
 	d.stop(t, os.Interrupt)
 	d2 := startDaemon(t, ampd, "start", "--home", homeDir)
