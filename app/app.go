@@ -24,6 +24,7 @@ import (
 	"github.com/amp-ledger/amp/modules/identity"
 	"github.com/amp-ledger/amp/modules/module"
 	"github.com/amp-ledger/amp/modules/params"
+	"github.com/amp-ledger/amp/modules/trust"
 )
 
 // Version is the application's software version, reported by Info.
@@ -39,6 +40,7 @@ var (
 	metaHeight  = []byte("\x00meta/height")
 	metaAppHash = []byte("\x00meta/apphash")
 	metaChainID = []byte("\x00meta/chain_id")
+	metaTime    = []byte("\x00meta/time") // block time of the last commit, Unix nanoseconds
 )
 
 // nonceKey holds a signing key's next nonce (8 bytes big-endian). Nonces are
@@ -71,6 +73,7 @@ type App struct {
 	guards      []module.HasTxGuard
 	bank        *bank.Keeper
 	identity    *identity.Keeper
+	trust       *trust.Keeper
 	members     *consortium.Module
 	params      *params.Keeper
 
@@ -79,6 +82,10 @@ type App struct {
 	chainID    string
 	lastHeight int64
 	lastHash   []byte
+	// lastTime is the block time of the last commit: the clock of queries,
+	// so that what depends on time (an expired attestation, an agent's
+	// age) reads as of the state they see.
+	lastTime time.Time
 
 	// Node IDs of the genesis members: the peer filter's answer while no
 	// block is committed yet (a fresh or wiped node must reach them to sync).
@@ -126,8 +133,12 @@ func New(opts Options) (*App, error) {
 	a.members = consortium.New(a.params)
 	a.bank = bank.New(a.members)
 	a.identity = identity.New(a.params, a.members, a.bank)
+	a.trust = trust.New(a.params, a.identity)
+	a.identity.SetObserver(a.trust)
 	a.authorizers = []module.Authorizer{a.identity.Authorizer()}
-	a.modules = []module.Module{a.params, a.members, a.bank, a.identity}
+	// Order matters at the end of a block: trust comes after every module
+	// that records evidence, so a rating reflects the block it ends.
+	a.modules = []module.Module{a.params, a.members, a.bank, a.identity, a.trust}
 	for _, m := range a.modules {
 		if g, ok := m.(module.HasTxGuard); ok {
 			a.guards = append(a.guards, g)
@@ -163,6 +174,9 @@ func (a *App) loadMeta() error {
 		}
 		a.lastHash = s.Get(metaAppHash)
 		a.chainID = string(s.Get(metaChainID))
+		if v := s.Get(metaTime); len(v) == 8 {
+			a.lastTime = time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC()
+		}
 		return nil
 	})
 }
@@ -637,6 +651,9 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	if err := txn.Set(metaChainID, []byte(a.chainIDNow())); err != nil {
 		return nil, err
 	}
+	if err := txn.Set(metaTime, binary.BigEndian.AppendUint64(nil, uint64(b.time.UnixNano()))); err != nil {
+		return nil, err
+	}
 	if err := txn.Commit(); err != nil {
 		return nil, fmt.Errorf("commit height %d: %w", b.height, err)
 	}
@@ -644,7 +661,7 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	a.block, a.genesis = nil, nil
 
 	a.mu.Lock()
-	a.lastHeight, a.lastHash = b.height, b.appHash
+	a.lastHeight, a.lastHash, a.lastTime = b.height, b.appHash, b.time
 	a.mu.Unlock()
 	a.checkMu.Lock()
 	a.pending = map[chain.Address]uint64{}
@@ -714,7 +731,10 @@ func (a *App) query(parts []string, h int64) (any, error) {
 		}
 		txn := a.db.NewTransaction(false)
 		defer txn.Discard()
-		return q.Query(module.NewContext(a.chainIDNow(), h, time.Time{}, snapshot{txn}, nil, a.authorizers), parts[1:])
+		a.mu.RLock()
+		now := a.lastTime
+		a.mu.RUnlock()
+		return q.Query(module.NewContext(a.chainIDNow(), h, now, snapshot{txn}, nil, a.authorizers), parts[1:])
 	}
 	return nil, chain.Wrapf(chain.ErrNotFound, "no query path /%s", strings.Join(parts, "/"))
 }

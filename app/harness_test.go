@@ -111,12 +111,19 @@ func (c *testChain) tx(signer chain.PrivKey, msgs ...proto.Message) []byte {
 	return raw
 }
 
-// block finalizes and commits a block of txs and returns the results.
+// block finalizes and commits a block of txs, one second after the
+// previous one, and returns the results.
 func (c *testChain) block(txs ...[]byte) *abci.FinalizeBlockResponse {
+	c.t.Helper()
+	return c.blockTime(genesisTime.Add(time.Duration(c.height+1)*time.Second), txs...)
+}
+
+// blockTime is block with a chosen block time.
+func (c *testChain) blockTime(at time.Time, txs ...[]byte) *abci.FinalizeBlockResponse {
 	c.t.Helper()
 	c.height++
 	resp, err := c.app.FinalizeBlock(context.Background(), &abci.FinalizeBlockRequest{
-		Height: c.height, Time: genesisTime.Add(time.Duration(c.height) * time.Second), Txs: txs,
+		Height: c.height, Time: at, Txs: txs,
 	})
 	if err != nil {
 		c.t.Fatalf("FinalizeBlock %d: %v", c.height, err)

@@ -100,8 +100,29 @@ func checkIdentityCLI(t *testing.T, amp func(args ...string) (string, string, in
 		t.Fatalf("onboard printed id %q", created.ID)
 	}
 
-	// Suspension stops every tx the agent signs; reinstatement restores it.
+	// The trust rating explains itself.
+	type scoreOut struct {
+		AgentID string `json:"agent_id"`
+		Score   int    `json:"score"`
+		Tier    string `json:"tier"`
+		Factors []struct {
+			Name   string `json:"name"`
+			Points int    `json:"points"`
+		} `json:"factors"`
+	}
+	var before, during, after scoreOut
+	decode(t, ok("query", "trust", "score", "helper"), &before)
+	if before.AgentID != "agent-1" || before.Score <= 0 || before.Tier == "" || before.Tier == "T0" || len(before.Factors) < 3 {
+		t.Fatalf("helper's rating: %+v", before)
+	}
+
+	// Suspension stops every tx the agent signs and drops it to T0 in the
+	// same block; reinstatement restores it, with the suspension on record.
 	ok("tx", "identity", "suspend", "--from", "issuer", "helper", "--reason", "reported by a merchant")
+	decode(t, ok("query", "trust", "score", "helper"), &during)
+	if during.Tier != "T0" {
+		t.Fatalf("suspended agent's rating: %+v", during)
+	}
 	decode(t, ok("query", "identity", "agent", "agent-1"), &a)
 	if a.Status != "suspended" {
 		t.Fatalf("status after suspend: %s", a.Status)
@@ -113,10 +134,18 @@ func checkIdentityCLI(t *testing.T, amp func(args ...string) (string, string, in
 	if a.Status != "active" {
 		t.Fatalf("status after reinstate: %s", a.Status)
 	}
+	decode(t, ok("query", "trust", "score", "helper"), &after)
+	if after.Score >= before.Score {
+		t.Fatalf("a past suspension costs nothing: %d before, %d after", before.Score, after.Score)
+	}
 
 	// Text mode shows the agent for people.
 	stdout, _, code := amp("query", "identity", "agent", "helper", "-o", "text")
 	if code != 0 || !strings.Contains(stdout, "agent-1") || !strings.Contains(stdout, "attestation level") {
 		t.Fatalf("text agent view:\n%s", stdout)
+	}
+	stdout, _, code = amp("query", "trust", "score", "helper", "-o", "text")
+	if code != 0 || !strings.Contains(stdout, "factors:") || !strings.Contains(stdout, "tier") {
+		t.Fatalf("text trust score:\n%s", stdout)
 	}
 }

@@ -32,10 +32,13 @@ type Def struct {
 // Keeper holds the declared parameters.
 type Keeper struct {
 	defs map[string]Def
+	// defaults holds each default encoded once, at Declare: values are read
+	// on hot paths (every payment reads the trust tiers).
+	defaults map[string][]byte
 }
 
 // New returns an empty registry; modules Declare their parameters at wiring.
-func New() *Keeper { return &Keeper{defs: map[string]Def{}} }
+func New() *Keeper { return &Keeper{defs: map[string]Def{}, defaults: map[string][]byte{}} }
 
 func (*Keeper) Name() string { return Name }
 
@@ -50,6 +53,11 @@ func (k *Keeper) Declare(d Def) {
 		panic(fmt.Sprintf("params: default of %s: %v", d.Key, err))
 	}
 	k.defs[d.Key] = d
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, raw); err != nil {
+		panic(fmt.Sprintf("params: default of %s: %v", d.Key, err))
+	}
+	k.defaults[d.Key] = compact.Bytes()
 	if err := k.validate(d.Key, raw); err != nil {
 		panic(fmt.Sprintf("params: default of %s: %v", d.Key, err))
 	}
@@ -94,15 +102,25 @@ func newLike(def []byte) any {
 
 func key(k string) []byte { return []byte("v/" + k) }
 
+// Raw returns a parameter's current value as compact JSON, without
+// decoding it: for callers that cache what they parse from it. The bytes
+// must not be modified.
+func (k *Keeper) Raw(ctx *module.Context, name string) ([]byte, error) {
+	def, ok := k.defaults[name]
+	if !ok {
+		return nil, chain.Wrapf(ErrInvalidParam, "no parameter %q", name)
+	}
+	if raw := ctx.Store(Name + "/").Get(key(name)); raw != nil {
+		return raw, nil
+	}
+	return def, nil
+}
+
 // Get decodes a parameter's current value into out.
 func (k *Keeper) Get(ctx *module.Context, name string, out any) error {
-	d, ok := k.defs[name]
-	if !ok {
-		return chain.Wrapf(ErrInvalidParam, "no parameter %q", name)
-	}
-	raw := ctx.Store(Name + "/").Get(key(name))
-	if raw == nil {
-		raw, _ = json.Marshal(d.Default)
+	raw, err := k.Raw(ctx, name)
+	if err != nil {
+		return err
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
 		return chain.Wrapf(chain.ErrInternal, "stored parameter %s: %v", name, err)

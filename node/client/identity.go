@@ -6,6 +6,7 @@ import (
 
 	"github.com/amp-ledger/amp/chain"
 	"github.com/amp-ledger/amp/modules/identity"
+	"github.com/amp-ledger/amp/modules/trust"
 )
 
 // AgentRef turns what a person types for an agent — an Agent ID
@@ -89,4 +90,20 @@ func (c *Client) Bindings(ctx context.Context, ref string) ([]identity.Binding, 
 func (c *Client) Whois(ctx context.Context, a chain.Address) (*identity.Whois, error) {
 	var v identity.Whois
 	return &v, c.Query(ctx, "/identity/whois/"+a.String(), &v)
+}
+
+// TrustScore explains an agent's trust rating: score, tier, caps, factors.
+func (c *Client) TrustScore(ctx context.Context, ref string) (*trust.Explanation, error) {
+	r, err := c.AgentRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	var v trust.Explanation
+	return &v, c.Query(ctx, "/trust/score/"+r, &v)
+}
+
+// TrustTiers returns the tier table in force.
+func (c *Client) TrustTiers(ctx context.Context) ([]trust.Tier, error) {
+	var v []trust.Tier
+	return v, c.Query(ctx, "/trust/tiers", &v)
 }
