@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"testing"
+	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	"google.golang.org/protobuf/proto"
@@ -83,6 +84,35 @@ func BenchmarkBlockTransfersP256ColdSigs(b *testing.B) {
 	phone := p256Key(b, 1)
 	c.block(c.tx(c.issuer, mintMsg(b, c.issuer.PubKey().Address(), phone.PubKey().Address(), "1000000")))
 	runBlocks(b, c, benchBlocksFrom(b, c, phone), false)
+}
+
+// BenchmarkSignatureSchemes runs the same blocks of transfers, signatures
+// unseen by the node, once from an ed25519 account and once from a P-256
+// device key, and reports both rates and their ratio: what a fleet of
+// phones and passkeys costs the block pipeline next to ed25519 accounts.
+func BenchmarkSignatureSchemes(b *testing.B) {
+	rate := func(sender func(c *testChain) chain.PrivKey) float64 {
+		c := newTestChain(b)
+		c.app.invOnce = false
+		s := sender(c)
+		c.block(c.tx(c.issuer, mintMsg(b, c.issuer.PubKey().Address(), s.PubKey().Address(), "1000000")))
+		blocks := benchBlocksFrom(b, c, s)
+		start := time.Now()
+		for _, txs := range blocks {
+			for _, res := range c.block(txs...).TxResults {
+				if res.Code != 0 {
+					b.Fatalf("tx failed: %s", res.Log)
+				}
+			}
+		}
+		return float64(b.N) / time.Since(start).Seconds()
+	}
+	ed := rate(func(*testChain) chain.PrivKey { return testKey(b, 250) })
+	p := rate(func(*testChain) chain.PrivKey { return p256Key(b, 77) })
+	b.ReportMetric(ed, "ed25519-tx/s")
+	b.ReportMetric(p, "p256-tx/s")
+	b.ReportMetric(p/ed, "p256/ed25519")
+	b.ReportMetric(0, "ns/op")
 }
 
 // BenchmarkCheckTx: admission of a new transfer, signature included.

@@ -60,9 +60,9 @@ type NextTier struct {
 	Missing  []string `json:"missing"`
 }
 
-// Explain evaluates an agent at the block's time with every factor and
-// gate. A context without a time (node queries have none) evaluates at the
-// time of the stored rating, so the answer is that rating explained.
+// Explain evaluates an agent at the context's time with every factor and
+// gate. A context without a time (before any block is committed) evaluates
+// at the time of the stored rating, so the answer is that rating explained.
 func (k *Keeper) Explain(ctx *module.Context, agentID string) (Explanation, error) {
 	c, err := k.config(ctx)
 	if err != nil {
