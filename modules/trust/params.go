@@ -59,7 +59,10 @@ type Tier struct {
 func DefaultTiers() []Tier {
 	return []Tier{
 		{Name: "T0", Label: "watch-only", MinScore: 0, MaxPayment: "0", MaxDaily: "0"},
-		{Name: "T1", Label: "supervised", MinScore: 150, MinAttestationLevel: 1, MaxPayment: "100", MaxDaily: "500"},
+		// A newly attested agent may act for people at once, autonomously,
+		// but only for small amounts: the mandate's own limits and device
+		// approvals do the rest.
+		{Name: "T1", Label: "supervised", MinScore: 150, MinAttestationLevel: 1, Autonomous: true, MaxPayment: "100", MaxDaily: "500"},
 		{Name: "T2", Label: "limited", MinScore: 450, MinAttestationLevel: 1, MinAgeDays: 30, MinSettledPayments: 25,
 			Autonomous: true, MaxPayment: "500", MaxDaily: "2000", Channels: true},
 		{Name: "T3", Label: "full", MinScore: 750, MinAttestationLevel: 2, MinAgeDays: 90, MinSettledPayments: 250,

@@ -490,7 +490,7 @@ func TestRecordErrors(t *testing.T) {
 	}
 	s.endBlock(s.now + 1)
 	tc, err := s.k.Tier(s.ctx(), "agent-5")
-	if err != nil || tc.Name != "T1" || tc.MaxPayment.Cmp(usd(t, "100")) != 0 || tc.MaxDaily.Cmp(usd(t, "500")) != 0 || tc.Autonomous || tc.Channels {
+	if err != nil || tc.Name != "T1" || tc.MaxPayment.Cmp(usd(t, "100")) != 0 || tc.MaxDaily.Cmp(usd(t, "500")) != 0 || !tc.Autonomous || tc.Channels {
 		t.Errorf("agent-5: %+v %v", tc, err)
 	}
 }
