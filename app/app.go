@@ -21,9 +21,11 @@ import (
 	"github.com/amp-ledger/amp/chain"
 	"github.com/amp-ledger/amp/modules/bank"
 	"github.com/amp-ledger/amp/modules/consortium"
+	"github.com/amp-ledger/amp/modules/delegation"
 	"github.com/amp-ledger/amp/modules/identity"
 	"github.com/amp-ledger/amp/modules/module"
 	"github.com/amp-ledger/amp/modules/params"
+	"github.com/amp-ledger/amp/modules/payments"
 	"github.com/amp-ledger/amp/modules/trust"
 )
 
@@ -71,9 +73,12 @@ type App struct {
 	routes      map[string]module.Route
 	authorizers []module.Authorizer
 	guards      []module.HasTxGuard
+	priority    map[string]bool // message types proposers put first
 	bank        *bank.Keeper
 	identity    *identity.Keeper
 	trust       *trust.Keeper
+	delegation  *delegation.Keeper
+	payments    *payments.Keeper
 	members     *consortium.Module
 	params      *params.Keeper
 
@@ -135,11 +140,20 @@ func New(opts Options) (*App, error) {
 	a.identity = identity.New(a.params, a.members, a.bank)
 	a.trust = trust.New(a.params, a.identity)
 	a.identity.SetObserver(a.trust)
+	a.delegation = delegation.New(a.params, a.bank, a.identity, a.trust)
+	a.payments = payments.New(a.params, a.bank, a.identity, a.delegation, a.trust)
 	a.authorizers = []module.Authorizer{a.identity.Authorizer()}
 	// Order matters at the end of a block: trust comes after every module
-	// that records evidence, so a rating reflects the block it ends.
-	a.modules = []module.Module{a.params, a.members, a.bank, a.identity, a.trust}
+	// that records evidence (payments records settled payments when it
+	// releases escrow), so a rating reflects the block it ends.
+	a.modules = []module.Module{a.params, a.members, a.bank, a.identity, a.delegation, a.payments, a.trust}
+	a.priority = map[string]bool{}
 	for _, m := range a.modules {
+		if p, ok := m.(module.HasPriorityMsgs); ok {
+			for _, t := range p.PriorityMsgTypes() {
+				a.priority[t] = true
+			}
+		}
 		if g, ok := m.(module.HasTxGuard); ok {
 			a.guards = append(a.guards, g)
 		}
@@ -295,19 +309,44 @@ func (a *App) nextHeight() int64 {
 // PrepareProposal keeps the mempool's order and drops what ProcessProposal
 // would reject: txs that no longer pass the stateless checks.
 func (a *App) PrepareProposal(_ context.Context, req *abci.PrepareProposalRequest) (*abci.PrepareProposalResponse, error) {
-	out := make([][]byte, 0, len(req.Txs))
+	first := make([][]byte, 0, 8)
+	rest := make([][]byte, 0, len(req.Txs))
+	// Signers with a tx left in mempool order: their later txs stay behind
+	// it, or the nonces would run out of order.
+	held := map[chain.Address]bool{}
 	var size int64
 	for _, tx := range req.Txs {
-		if c := a.checkCached(tx); c.err != nil {
+		c := a.checkCached(tx)
+		if c.err != nil {
 			continue // CheckTx admitted it, but it no longer passes (e.g. a new chain id)
 		}
 		if size+int64(len(tx)) > req.MaxTxBytes {
 			break
 		}
 		size += int64(len(tx))
-		out = append(out, tx)
+		signer := c.tx.Signer().Address()
+		if !held[signer] && a.isPriority(c.tx) {
+			first = append(first, tx)
+			continue
+		}
+		held[signer] = true
+		rest = append(rest, tx)
 	}
-	return &abci.PrepareProposalResponse{Txs: out}, nil
+	return &abci.PrepareProposalResponse{Txs: append(first, rest...)}, nil
+}
+
+// isPriority reports whether a tx carries a message that block proposers
+// put first (a revocation, a suspension): then a revoke and a payment racing
+// into the same block resolve in the person's favour. ProcessProposal
+// accepts any order, so this is the proposer's courtesy, not a rule others
+// enforce.
+func (a *App) isPriority(tx *chain.Tx) bool {
+	for _, m := range tx.Body.Msgs {
+		if a.priority[m.Type] {
+			return true
+		}
+	}
+	return false
 }
 
 // ProcessProposal accepts any block whose txs all pass the stateless checks

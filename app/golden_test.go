@@ -10,7 +10,7 @@ import (
 // this test fails, either revert the accidental change or, for a deliberate
 // one, update the value with a note in docs/changelog.md (and, once a
 // network runs a release, bump AppVersion).
-const goldenAppHash = "88aaa47300196fcf7edc44e9fcc9b6d0a8eee42f1f709effe6f0954afa4b2bd1"
+const goldenAppHash = "a0e38d07a31cc023e83094fb1ac91e056f6297607385ebb7ee938dd0d28a80d7"
 
 func TestGoldenAppHash(t *testing.T) {
 	c := newTestChain(t)

@@ -633,3 +633,15 @@ func LevelItems(level uint32) []string {
 	}
 	return slices.Clone(levelItems[level])
 }
+
+// ParseAgentID returns the number of an Agent ID ("agent-<n>").
+func ParseAgentID(id string) (uint64, error) {
+	n, ok := parseID(id, "agent-")
+	if !ok {
+		return 0, chain.Wrapf(ErrUnknownAgent, "%q is not an Agent ID (agent-<n>)", id)
+	}
+	return n, nil
+}
+
+// AgentID formats an agent number as its Agent ID.
+func AgentID(n uint64) string { return agentID(n) }

@@ -738,3 +738,9 @@ func (k *Keeper) handleUnbindAgent(ctx *module.Context, m *pb.MsgUnbindAgent) er
 }
 
 func compareAddr(a, b chain.Address) int { return bytes.Compare(a[:], b[:]) }
+
+// PriorityMsgTypes are the messages a block proposer puts first: a
+// suspension takes effect before the agent's txs in the same block.
+func (k *Keeper) PriorityMsgTypes() []string {
+	return []string{chain.MsgType(&pb.MsgSuspendAgent{})}
+}

@@ -113,3 +113,10 @@ type HasValidatorUpdates interface {
 type HasTxGuard interface {
 	GuardTx(ctx *Context) error
 }
+
+// HasPriorityMsgs is a module whose listed message types a block proposer
+// puts first — revocations, suspensions — so that they take effect before
+// the payments racing them into the same block.
+type HasPriorityMsgs interface {
+	PriorityMsgTypes() []string
+}

@@ -1,0 +1,261 @@
+package delegation
+
+import (
+	"github.com/amp-ledger/amp/chain"
+	"github.com/amp-ledger/amp/chain/pb"
+	"github.com/amp-ledger/amp/modules/identity"
+	"github.com/amp-ledger/amp/modules/module"
+)
+
+// Payment is what the Intent Guard checks: the agent that signed, the
+// merchant paid, the amount and the order.
+type Payment struct {
+	Agent     *identity.Agent
+	Merchant  *identity.Merchant
+	Coin      chain.Coin
+	OrderHash []byte
+}
+
+// Reservation is what Reserve counted, so that Consume and Release undo
+// exactly that.
+type Reservation struct {
+	Mandate     *pb.Mandate
+	PeriodIndex int64
+	Day         int64
+	// Approver is the device (or the person) whose signature approved an
+	// amount above the approval threshold; zero if none was needed.
+	Approver chain.Address
+}
+
+// usable fails unless the mandate is activated and unexpired at the block
+// time, and its agent may act and is still bound to the person.
+func (k *Keeper) usable(ctx *module.Context, m *pb.Mandate) (*identity.Agent, error) {
+	if m.Status != StatusActivated {
+		return nil, statusError(m)
+	}
+	if ctx.Time.Unix() >= m.Terms.ExpiresAt {
+		return nil, chain.Wrapf(ErrMandateExpired, "%s expired at %d", MandateID(m.Id), m.Terms.ExpiresAt)
+	}
+	agent, err := k.identity.RequireAgent(ctx, agentID(m.Agent))
+	if err != nil {
+		return nil, err
+	}
+	person, _ := chain.AddressFromBytes(m.Person)
+	if _, err := k.identity.BindingOf(ctx, person, agent.ID); err != nil {
+		return nil, chain.Wrapf(ErrAgentNotBound, "%s is no longer bound to %s's wallet", agent.ID, person)
+	}
+	return agent, nil
+}
+
+// periodOf returns the index of the mandate's period at time now.
+func periodOf(m *pb.Mandate, now int64) int64 {
+	if m.Terms.Type != pb.MandateType_MANDATE_TYPE_AUTONOMOUS || now < m.ActivatedAt {
+		return 0
+	}
+	p := int64(m.Terms.Constraints.PeriodSeconds)
+	if p == 0 {
+		p = defaultPeriod
+	}
+	return (now - m.ActivatedAt) / p
+}
+
+// Reserve is the Intent Guard's S2 for a payment token (and the first half
+// of a direct payment): every constraint of the mandate, the approval
+// threshold and the agent's tier caps; then it reserves the amount against
+// the budget, the period and the agent's day.
+func (k *Keeper) Reserve(ctx *module.Context, mandate uint64, p Payment) (*Reservation, error) {
+	m, err := k.Mandate(ctx, mandate)
+	if err != nil {
+		return nil, err
+	}
+	if m.Agent != agentNumber(p.Agent.ID) {
+		return nil, chain.Wrapf(ErrMandateNotOwned, "%s is a mandate of %s, not of %s", MandateID(m.Id), agentID(m.Agent), p.Agent.ID)
+	}
+	if _, err := k.usable(ctx, m); err != nil {
+		return nil, err
+	}
+	if p.Coin.Asset != m.Asset {
+		return nil, chain.Wrapf(ErrAssetMismatch, "the payment is in %s, %s in %s", p.Coin.Asset, MandateID(m.Id), m.Asset)
+	}
+	if err := merchantInScope(m.Terms, p.Merchant.Address, p.Merchant.MCC, p.Merchant.Country); err != nil {
+		return nil, err
+	}
+	amt := p.Coin.Amount
+	t := m.Terms
+	if t.Type == pb.MandateType_MANDATE_TYPE_IMMEDIATE {
+		if amount(t.Checkout.Amount.Amount).Cmp(amt) != 0 || string(t.Checkout.OrderHash) != string(p.OrderHash) {
+			return nil, chain.Wrapf(ErrOrderInconsistent, "the payment differs from the checkout the person confirmed (amount or order)")
+		}
+	} else {
+		c := t.Constraints
+		if lo, ok := optAmount(c.MinPayment); ok && amt.Cmp(lo) < 0 {
+			return nil, chain.Wrapf(ErrPaymentOutOfRange, "%s base units is below the mandate's minimum %s", amt, lo)
+		}
+		if hi, ok := optAmount(c.MaxPayment); ok && amt.Cmp(hi) > 0 {
+			return nil, chain.Wrapf(ErrPaymentOutOfRange, "%s base units is above the mandate's maximum per payment %s", amt, hi)
+		}
+	}
+	held, _ := amount(m.Consumed).Add(amount(m.Reserved))
+	after, err := held.Add(amt)
+	if err != nil || after.Cmp(amount(m.Budget)) > 0 {
+		return nil, chain.Wrapf(ErrOverBudget, "%s base units spent or reserved plus %s is over the budget of %s", held, amt, m.Budget)
+	}
+	now := ctx.Time.Unix()
+	if pi := periodOf(m, now); pi != m.PeriodIndex {
+		m.PeriodIndex, m.PeriodSpent, m.PeriodCount = pi, "", 0
+	}
+	spent, err := amount(m.PeriodSpent).Add(amt)
+	if err != nil {
+		return nil, chain.Wrapf(ErrOverPeriodLimit, "period spend overflows")
+	}
+	if t.Type == pb.MandateType_MANDATE_TYPE_AUTONOMOUS {
+		c := t.Constraints
+		if lim, ok := optAmount(c.PerPeriod); ok && spent.Cmp(lim) > 0 {
+			return nil, chain.Wrapf(ErrOverPeriodLimit, "%s base units this period plus %s is over the limit of %s", m.PeriodSpent, amt, lim)
+		}
+		if c.PerPeriodCount > 0 && m.PeriodCount+1 > c.PerPeriodCount {
+			return nil, chain.Wrapf(ErrOverPaymentCount, "%d payments this period already, the limit is %d", m.PeriodCount, c.PerPeriodCount)
+		}
+	}
+	r := &Reservation{Mandate: m, PeriodIndex: m.PeriodIndex, Day: utcDay(now)}
+	if t.Type == pb.MandateType_MANDATE_TYPE_AUTONOMOUS {
+		if th, ok := optAmount(t.Constraints.ApprovalAbove); ok && amt.Cmp(th) > 0 {
+			if r.Approver, err = k.approval(ctx, m, p.Coin); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := k.checkTier(ctx, m, p); err != nil {
+		return nil, err
+	}
+	reserved, _ := amount(m.Reserved).Add(amt)
+	m.Reserved, m.PeriodSpent, m.PeriodCount = str(reserved), str(spent), m.PeriodCount+1
+	dk := agentDayKey(m.Agent, r.Day, m.Asset)
+	dv, _ := getAmt(st(ctx), dk).Add(amt) // bounded by the tier cap just checked
+	setAmt(st(ctx), dk, dv)
+	k.save(ctx, m)
+	return r, nil
+}
+
+// approval finds the co-signature that approves an amount above the
+// threshold: the person's own key, or a device of theirs with the approve
+// scope whose approval limit (if any) covers the amount.
+func (k *Keeper) approval(ctx *module.Context, m *pb.Mandate, c chain.Coin) (chain.Address, error) {
+	person, _ := chain.AddressFromBytes(m.Person)
+	d, err := k.identity.Authorize(ctx, person, identity.ScopeApprove)
+	if err != nil {
+		return chain.Address{}, chain.Wrapf(ErrApprovalRequired, "%s base units is above %s's approval threshold %s: a device of the person with the approve scope must co-sign (%v)",
+			c.Amount, MandateID(m.Id), m.Terms.Constraints.ApprovalAbove, err)
+	}
+	if d == nil {
+		return person, nil
+	}
+	if d.ApproveLimit != nil {
+		lim, err := d.ApproveLimit.Coin()
+		if err != nil || lim.Asset != c.Asset || lim.Amount.Cmp(c.Amount) < 0 {
+			return chain.Address{}, chain.Wrapf(ErrApprovalRequired, "device %s (%s) may approve only up to %s %s base units", d.Address, d.Label, d.ApproveLimit.BaseUnits, d.ApproveLimit.Asset)
+		}
+	}
+	return d.Address, nil
+}
+
+// checkTier bounds every payment by the agent's trust tier, whatever the
+// mandate allows: autonomous mandates, one payment, and the agent's volume
+// across all its mandates today.
+func (k *Keeper) checkTier(ctx *module.Context, m *pb.Mandate, p Payment) error {
+	tc, err := k.trust.Tier(ctx, p.Agent.ID)
+	if err != nil {
+		return err
+	}
+	if m.Terms.Type == pb.MandateType_MANDATE_TYPE_AUTONOMOUS && !tc.Autonomous {
+		return chain.Wrapf(ErrOverTierCap, "%s is in tier %s (%s), which allows no AUTONOMOUS payments", p.Agent.ID, tc.Name, tc.Label)
+	}
+	if p.Coin.Asset != "USD" {
+		return chain.Wrapf(ErrOverTierCap, "tier caps are set in USD and the ledger has no rate for %s", p.Coin.Asset)
+	}
+	if p.Coin.Amount.Cmp(tc.MaxPayment) > 0 {
+		return chain.Wrapf(ErrOverTierCap, "%s is in tier %s: at most %s USD base units per payment", p.Agent.ID, tc.Name, tc.MaxPayment)
+	}
+	today := getAmt(st(ctx), agentDayKey(m.Agent, utcDay(ctx.Time.Unix()), p.Coin.Asset))
+	if total, err := today.Add(p.Coin.Amount); err != nil || total.Cmp(tc.MaxDaily) > 0 {
+		return chain.Wrapf(ErrOverTierCap, "%s is in tier %s: at most %s USD base units a day, %s used", p.Agent.ID, tc.Name, tc.MaxDaily, today)
+	}
+	return nil
+}
+
+// Consume is the Intent Guard's S4, just before the debit: the mandate is
+// still activated and unexpired, its agent still usable, and the captured
+// amount (at most what was reserved) within the budget as it is now. The
+// reservation becomes spend; what was reserved but not captured is freed.
+// An IMMEDIATE mandate, or one whose budget is used up, finishes.
+func (k *Keeper) Consume(ctx *module.Context, r *Reservation, reserved, captured chain.Amount) (*pb.Mandate, error) {
+	m, err := k.Mandate(ctx, r.Mandate.Id)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := k.usable(ctx, m); err != nil {
+		return nil, err
+	}
+	if captured.Cmp(reserved) > 0 {
+		return nil, chain.Wrapf(ErrOrderInconsistent, "captures %s base units, more than the %s authorised", captured, reserved)
+	}
+	left, err := amount(m.Reserved).Sub(reserved)
+	if err != nil {
+		return nil, chain.Wrapf(chain.ErrInternal, "%s reserves %s, less than a token's %s", MandateID(m.Id), m.Reserved, reserved)
+	}
+	consumed, _ := amount(m.Consumed).Add(captured)
+	if consumed.Cmp(amount(m.Budget)) > 0 {
+		return nil, chain.Wrapf(ErrOverBudget, "capturing %s base units takes %s over its budget of %s (lowered since the token?)", captured, MandateID(m.Id), m.Budget)
+	}
+	m.Reserved, m.Consumed, m.Payments = str(left), str(consumed), m.Payments+1
+	if unused, _ := reserved.Sub(captured); !unused.IsZero() {
+		k.unreserve(ctx, m, r.PeriodIndex, r.Day, unused, false)
+	}
+	budgetLeft, _ := amount(m.Budget).Sub(consumed)
+	switch {
+	case m.Terms.Type == pb.MandateType_MANDATE_TYPE_IMMEDIATE:
+		k.end(ctx, m, StatusFinished, "checkout paid")
+	case budgetLeft.IsZero():
+		k.end(ctx, m, StatusFinished, "budget used up")
+	}
+	k.save(ctx, m)
+	return m, nil
+}
+
+// Release frees the reservation of a payment token that expired unused.
+// It applies whatever the mandate's status: the accounting stays exact.
+func (k *Keeper) Release(ctx *module.Context, mandate uint64, periodIndex, dayIndex int64, amt chain.Amount) error {
+	m, err := k.Mandate(ctx, mandate)
+	if err != nil {
+		return err
+	}
+	left, err := amount(m.Reserved).Sub(amt)
+	if err != nil {
+		return chain.Wrapf(chain.ErrInternal, "%s reserves %s, less than a token's %s", MandateID(m.Id), m.Reserved, amt)
+	}
+	m.Reserved = str(left)
+	k.unreserve(ctx, m, periodIndex, dayIndex, amt, true)
+	if m.Status == StatusActivated && left.IsZero() && amount(m.Consumed).Cmp(amount(m.Budget)) == 0 {
+		k.end(ctx, m, StatusFinished, "budget used up")
+	}
+	k.save(ctx, m)
+	return nil
+}
+
+// unreserve takes an amount (and, for a whole token, one payment) back out
+// of the period it was counted in, if that period is still the mandate's
+// current one, and out of the agent's day.
+func (k *Keeper) unreserve(ctx *module.Context, m *pb.Mandate, periodIndex, dayIndex int64, amt chain.Amount, count bool) {
+	if periodIndex == m.PeriodIndex {
+		if s, err := amount(m.PeriodSpent).Sub(amt); err == nil {
+			m.PeriodSpent = str(s)
+		}
+		if count && m.PeriodCount > 0 {
+			m.PeriodCount--
+		}
+	}
+	dk := agentDayKey(m.Agent, dayIndex, m.Asset)
+	if v, err := getAmt(st(ctx), dk).Sub(amt); err == nil {
+		setAmt(st(ctx), dk, v)
+	}
+}
