@@ -61,7 +61,7 @@ proto:
 		--go_out=../pb --go_opt=module=github.com/amp-ledger/amp/chain/pb $$(find . -name '*.proto' | sort)
 
 FUZZTIME ?= 30s
-FUZZ_PKGS ?= ./chain ./modules/identity
+FUZZ_PKGS ?= ./chain ./modules/identity ./modules/payments
 fuzz:
 	@for p in $(FUZZ_PKGS); do for f in $$($(GO) test -list 'Fuzz.*' $$p | grep ^Fuzz); do \
 		echo "== $$p $$f"; $(GO) test $$p -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) || exit 1; done; done

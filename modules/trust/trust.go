@@ -396,7 +396,8 @@ func capsOf(c *config, t, score int) TierCaps {
 // never above what a live evaluation at the block's time gives. So evidence
 // and expiries lower the caps at once, within the block, while a better
 // rating takes effect at the end of the block, like every rating. An agent
-// identity knows but the rating has not rated yet is in the lowest tier.
+// the rating has not rated yet (a genesis agent, or one onboarded earlier
+// in the block) gets the live evaluation: what its first rating will be.
 func (k *Keeper) Tier(ctx *module.Context, agentID string) (TierCaps, error) {
 	c, err := k.config(ctx)
 	if err != nil {
@@ -407,15 +408,21 @@ func (k *Keeper) Tier(ctx *module.Context, agentID string) (TierCaps, error) {
 	if err != nil {
 		return TierCaps{}, err
 	}
-	if !ok || !r.rated {
-		if !ok {
-			if _, err := k.id.AgentFacts(ctx, agentID); err != nil {
-				return TierCaps{}, err
-			}
+	if !ok {
+		// Not seen yet (an agent of the genesis, or onboarded earlier in
+		// this block): the rating it would get now, from identity's facts.
+		f, err := k.id.AgentFacts(ctx, agentID)
+		if err != nil {
+			return TierCaps{}, err
 		}
-		return capsOf(c, 0, 0), nil
+		if err := setFacts(&r, &f); err != nil {
+			return TierCaps{}, err
+		}
 	}
 	b := evaluate(&r, ctx.Time.Unix(), c)
+	if !r.rated {
+		return capsOf(c, b.tier, b.score), nil
+	}
 	t, score := min(int(r.tier), len(c.tiers)-1), int(r.score)
 	if b.tier < t {
 		t, score = b.tier, b.score

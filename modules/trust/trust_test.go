@@ -478,12 +478,17 @@ func TestRecordErrors(t *testing.T) {
 	if _, err := s.k.Tier(s.ctx(), "agent-9"); !errors.Is(err, identity.ErrUnknownAgent) {
 		t.Errorf("Tier of unknown agent: %v", err)
 	}
-	// An agent identity knows but the rating has not heard of: recorded
-	// from its identity facts, in T0 until rated.
+	// An agent identity knows but the rating has not heard of: evaluated
+	// live from its identity facts, as its first rating will be.
 	s.id.facts["agent-5"] = identity.AgentFacts{AgentID: "agent-5", OnboardedAt: s.now,
 		Attestations: []identity.AttestationFact{{Issuer: issuer(1), Level: 1, ExpiresAt: s.now + day}}}
-	if tc, err := s.k.Tier(s.ctx(), "agent-5"); err != nil || tc.Index != 0 || !tc.MaxPayment.IsZero() {
-		t.Errorf("unrated agent: %+v %v", tc, err)
+	if tc, err := s.k.Tier(s.ctx(), "agent-5"); err != nil || tc.Name != "T1" {
+		t.Errorf("unrated L1 agent: %+v %v", tc, err)
+	}
+	s.id.facts["agent-6"] = identity.AgentFacts{AgentID: "agent-6", OnboardedAt: s.now, Suspended: true,
+		Attestations: []identity.AttestationFact{{Issuer: issuer(1), Level: 1, ExpiresAt: s.now + day}}}
+	if tc, err := s.k.Tier(s.ctx(), "agent-6"); err != nil || tc.Index != 0 || !tc.MaxPayment.IsZero() {
+		t.Errorf("unrated suspended agent: %+v %v", tc, err)
 	}
 	if err := s.k.RecordSettledPayment(s.ctx(), "agent-5", usd(t, "1")); err != nil {
 		t.Fatal(err)
