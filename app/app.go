@@ -540,6 +540,9 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 	}()
 
 	checked := a.prepareTxs(req.Txs)
+	if err := a.beginBlock(b); err != nil {
+		return nil, err
+	}
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	for i := range checked {
 		results[i] = a.deliver(b, &checked[i])
@@ -603,6 +606,20 @@ func (a *App) deliver(b *blockState, c *checkedTx) (res *abci.ExecTxResult) {
 		{Key: "nonce", Value: fmt.Sprint(tx.Body.Nonce), Index: false},
 	}}}
 	return &abci.ExecTxResult{Code: 0, Events: append(events, toABCIEvents(ctx.Events())...)}
+}
+
+// beginBlock runs each module's work before the block's txs. An error is a
+// bug every node hits alike: halting is the only safe answer.
+func (a *App) beginBlock(b *blockState) error {
+	ctx := module.NewContext(a.chainIDNow(), b.height, b.time, b.state, nil, a.authorizers)
+	for _, m := range a.modules {
+		if bb, ok := m.(module.HasBeginBlock); ok {
+			if err := bb.BeginBlock(ctx); err != nil {
+				return fmt.Errorf("begin block of %s: %w", m.Name(), err)
+			}
+		}
+	}
+	return nil
 }
 
 // endBlock runs each module's end-of-block work and collects validator

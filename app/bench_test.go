@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -132,3 +133,54 @@ func BenchmarkCheckTx(b *testing.B) {
 }
 
 var _ = chain.MaxTxBytes
+
+// BenchmarkPaymentsVsTransfers executes blocks of agent payments (MsgPay:
+// the whole Intent Guard, escrow, bills) and blocks of plain transfers,
+// signatures already verified by CheckTx as on a validator, and reports
+// both rates and their ratio: the state machine's share of the cost of an
+// agent payment.
+func BenchmarkPaymentsVsTransfers(b *testing.B) {
+	rate := func(c *testChain, blocks [][][]byte) float64 {
+		for _, txs := range blocks {
+			for _, tx := range txs {
+				if r, _ := c.app.CheckTx(context.Background(), &abci.CheckTxRequest{Tx: tx}); r.Code != 0 {
+					b.Fatal(r.Log)
+				}
+			}
+		}
+		start := time.Now()
+		for _, txs := range blocks {
+			for _, res := range c.block(txs...).TxResults {
+				if res.Code != 0 {
+					b.Fatalf("tx failed: %s", res.Log)
+				}
+			}
+		}
+		return float64(b.N) / time.Since(start).Seconds()
+	}
+	tc := newTestChain(b)
+	tc.app.invOnce = false
+	tc.block()
+	transfers := rate(tc, benchBlocks(b, tc))
+
+	w := newShopWorldB(b)
+	w.app.invOnce = false
+	r := w.block(w.txBy([]chain.PrivKey{w.alice}, &pb.MsgGrantMandate{Person: addr(w.alice), AgentId: "agent-1", Terms: &pb.Terms{
+		Type: pb.MandateType_MANDATE_TYPE_AUTONOMOUS, ExpiresAt: genesisTime.Add(30 * 24 * time.Hour).Unix(),
+		Constraints: &pb.Constraints{Budget: usd(b, "1000"), Merchants: [][]byte{addr(w.shop)}}}}))
+	mustOK(b, r)
+	id := createdID(b, r.TxResults[0])
+	var blocks [][][]byte
+	for n := 0; n < b.N; {
+		var txs [][]byte
+		for i := 0; i < benchBlockTxs && n < b.N; i, n = i+1, n+1 {
+			txs = append(txs, w.pay(b, id, "0.000001", "bench-"+strconv.Itoa(n)))
+		}
+		blocks = append(blocks, txs)
+	}
+	pays := rate(w.testChain, blocks)
+	b.ReportMetric(transfers, "transfer-tx/s")
+	b.ReportMetric(pays, "pay-tx/s")
+	b.ReportMetric(pays/transfers, "pay/transfer")
+	b.ReportMetric(0, "ns/op")
+}

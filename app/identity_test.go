@@ -50,7 +50,7 @@ func mustOK(t testing.TB, r *abci.FinalizeBlockResponse) {
 
 // identityWorld registers alice as a person with a P-256 phone that may
 // send and revoke, and onboards a P-256 agent of alice's, bound to her.
-func identityWorld(t *testing.T) (c *testChain, phone, agent chain.PrivKey) {
+func identityWorld(t testing.TB) (c *testChain, phone, agent chain.PrivKey) {
 	c = newTestChain(t)
 	phone, agent = p256Key(t, 1), p256Key(t, 2)
 	h := make([]byte, 32)

@@ -23,7 +23,10 @@ type shopWorld struct {
 	phone, watch, agent, shop chain.PrivKey
 }
 
-func newShopWorld(t *testing.T) *shopWorld {
+func newShopWorld(t *testing.T) *shopWorld { return newShopWorldB(t) }
+
+// newShopWorldB is newShopWorld for tests and benchmarks.
+func newShopWorldB(t testing.TB) *shopWorld {
 	c, phone, agent := identityWorld(t)
 	w := &shopWorld{testChain: c, phone: phone, agent: agent, watch: p256Key(t, 4), shop: testKey(t, 60)}
 	mustOK(t, c.block(

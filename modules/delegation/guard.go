@@ -10,8 +10,8 @@ import (
 // Payment is what the Intent Guard checks: the agent that signed, the
 // merchant paid, the amount and the order.
 type Payment struct {
-	Agent     *identity.Agent
-	Merchant  *identity.Merchant
+	Agent     *identity.AgentStatus
+	Merchant  *identity.MerchantInfo
 	Coin      chain.Coin
 	OrderHash []byte
 }
@@ -29,22 +29,21 @@ type Reservation struct {
 
 // usable fails unless the mandate is activated and unexpired at the block
 // time, and its agent may act and is still bound to the person.
-func (k *Keeper) usable(ctx *module.Context, m *pb.Mandate) (*identity.Agent, error) {
+func (k *Keeper) usable(ctx *module.Context, m *pb.Mandate) error {
 	if m.Status != StatusActivated {
-		return nil, statusError(m)
+		return statusError(m)
 	}
 	if ctx.Time.Unix() >= m.Terms.ExpiresAt {
-		return nil, chain.Wrapf(ErrMandateExpired, "%s expired at %d", MandateID(m.Id), m.Terms.ExpiresAt)
+		return chain.Wrapf(ErrMandateExpired, "%s expired at %d", MandateID(m.Id), m.Terms.ExpiresAt)
 	}
-	agent, err := k.identity.RequireAgent(ctx, agentID(m.Agent))
-	if err != nil {
-		return nil, err
+	if _, err := k.identity.ActiveAgent(ctx, m.Agent); err != nil {
+		return err
 	}
 	person, _ := chain.AddressFromBytes(m.Person)
-	if _, err := k.identity.BindingOf(ctx, person, agent.ID); err != nil {
-		return nil, chain.Wrapf(ErrAgentNotBound, "%s is no longer bound to %s's wallet", agent.ID, person)
+	if !k.identity.Bound(ctx, person, m.Agent) {
+		return chain.Wrapf(ErrAgentNotBound, "%s is no longer bound to %s's wallet", agentID(m.Agent), person)
 	}
-	return agent, nil
+	return nil
 }
 
 // periodOf returns the index of the mandate's period at time now.
@@ -68,10 +67,10 @@ func (k *Keeper) Reserve(ctx *module.Context, mandate uint64, p Payment) (*Reser
 	if err != nil {
 		return nil, err
 	}
-	if m.Agent != agentNumber(p.Agent.ID) {
-		return nil, chain.Wrapf(ErrMandateNotOwned, "%s is a mandate of %s, not of %s", MandateID(m.Id), agentID(m.Agent), p.Agent.ID)
+	if m.Agent != p.Agent.Number {
+		return nil, chain.Wrapf(ErrMandateNotOwned, "%s is a mandate of %s, not of %s", MandateID(m.Id), agentID(m.Agent), p.Agent.ID())
 	}
-	if _, err := k.usable(ctx, m); err != nil {
+	if err := k.usable(ctx, m); err != nil {
 		return nil, err
 	}
 	if p.Coin.Asset != m.Asset {
@@ -163,22 +162,22 @@ func (k *Keeper) approval(ctx *module.Context, m *pb.Mandate, c chain.Coin) (cha
 // mandate allows: autonomous mandates, one payment, and the agent's volume
 // across all its mandates today.
 func (k *Keeper) checkTier(ctx *module.Context, m *pb.Mandate, p Payment) error {
-	tc, err := k.trust.Tier(ctx, p.Agent.ID)
+	tc, err := k.trust.Tier(ctx, p.Agent.ID())
 	if err != nil {
 		return err
 	}
 	if m.Terms.Type == pb.MandateType_MANDATE_TYPE_AUTONOMOUS && !tc.Autonomous {
-		return chain.Wrapf(ErrOverTierCap, "%s is in tier %s (%s), which allows no AUTONOMOUS payments", p.Agent.ID, tc.Name, tc.Label)
+		return chain.Wrapf(ErrOverTierCap, "%s is in tier %s (%s), which allows no AUTONOMOUS payments", p.Agent.ID(), tc.Name, tc.Label)
 	}
 	if p.Coin.Asset != "USD" {
 		return chain.Wrapf(ErrOverTierCap, "tier caps are set in USD and the ledger has no rate for %s", p.Coin.Asset)
 	}
 	if p.Coin.Amount.Cmp(tc.MaxPayment) > 0 {
-		return chain.Wrapf(ErrOverTierCap, "%s is in tier %s: at most %s USD base units per payment", p.Agent.ID, tc.Name, tc.MaxPayment)
+		return chain.Wrapf(ErrOverTierCap, "%s is in tier %s: at most %s USD base units per payment", p.Agent.ID(), tc.Name, tc.MaxPayment)
 	}
 	today := getAmt(st(ctx), agentDayKey(m.Agent, utcDay(ctx.Time.Unix()), p.Coin.Asset))
 	if total, err := today.Add(p.Coin.Amount); err != nil || total.Cmp(tc.MaxDaily) > 0 {
-		return chain.Wrapf(ErrOverTierCap, "%s is in tier %s: at most %s USD base units a day, %s used", p.Agent.ID, tc.Name, tc.MaxDaily, today)
+		return chain.Wrapf(ErrOverTierCap, "%s is in tier %s: at most %s USD base units a day, %s used", p.Agent.ID(), tc.Name, tc.MaxDaily, today)
 	}
 	return nil
 }
@@ -193,7 +192,7 @@ func (k *Keeper) Consume(ctx *module.Context, r *Reservation, reserved, captured
 	if err != nil {
 		return nil, err
 	}
-	if _, err := k.usable(ctx, m); err != nil {
+	if err := k.usable(ctx, m); err != nil {
 		return nil, err
 	}
 	if captured.Cmp(reserved) > 0 {

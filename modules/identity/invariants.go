@@ -19,6 +19,7 @@ func (k *Keeper) Invariants() []module.Invariant {
 		{Name: "identity/devices", Check: k.checkDevices},
 		{Name: "identity/agents", Check: k.checkAgents},
 		{Name: "identity/bindings", Check: k.checkBindings},
+		{Name: "identity/merchants", Check: k.checkMerchants},
 	}
 }
 
@@ -78,6 +79,10 @@ func (k *Keeper) checkAgents(ctx *module.Context) error {
 			err = fmt.Errorf("%s: key blocked=%v but %d standing suspensions", a.ID, blocked, len(a.Suspensions))
 			return false
 		}
+		if !bytes.Equal(st(ctx).Get(agentStatusKey(a.number())), a.status()) {
+			err = fmt.Errorf("%s: compact status record disagrees with the agent", a.ID)
+			return false
+		}
 		return true
 	})
 	return err
@@ -118,6 +123,32 @@ func (k *Keeper) checkBindings(ctx *module.Context) error {
 		if c != n {
 			return fmt.Errorf("%d bindings but %d %s index entries", n, c, prefix)
 		}
+	}
+	return nil
+}
+
+func (k *Keeper) checkMerchants(ctx *module.Context) error {
+	var err error
+	n := 0
+	st(ctx).Iterate([]byte("m/"), func(_, v []byte) bool {
+		n++
+		var m Merchant
+		if err = json.Unmarshal(v, &m); err != nil {
+			return false
+		}
+		if !bytes.Equal(st(ctx).Get(merchantInfoKey(m.Address)), m.info()) {
+			err = fmt.Errorf("merchant %s: compact record disagrees", m.Address)
+			return false
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	c := 0
+	st(ctx).Iterate([]byte("mi/"), func(_, _ []byte) bool { c++; return true })
+	if c != n {
+		return fmt.Errorf("%d merchants but %d compact records", n, c)
 	}
 	return nil
 }

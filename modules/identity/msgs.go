@@ -504,6 +504,7 @@ func (k *Keeper) onboard(ctx *module.Context, issuer chain.Address, key chain.Pu
 // saveAgent stores the agent and tells the observer.
 func (k *Keeper) saveAgent(ctx *module.Context, a *Agent) error {
 	put(ctx, agentKey(a.number()), a)
+	st(ctx).Set(agentStatusKey(a.number()), a.status())
 	if k.observer != nil {
 		return k.observer.AgentChanged(ctx, a.Facts())
 	}
@@ -657,6 +658,7 @@ func (k *Keeper) registerMerchant(ctx *module.Context, mr Merchant, seller *chai
 	}
 	mr.RegisteredAt, mr.Height = ctx.Time.Unix(), ctx.Height
 	put(ctx, merchantKey(mr.Address), mr)
+	st(ctx).Set(merchantInfoKey(mr.Address), mr.info())
 	setIndex(ctx, mr.Address, kindMerchant, statusOK, nil)
 	ctx.Emit("merchant_registered",
 		module.Attr{Key: "merchant", Value: mr.Address.String(), Index: true},

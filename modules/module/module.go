@@ -33,6 +33,11 @@ type HasQueries interface {
 	Query(ctx *Context, path []string) (any, error)
 }
 
+// HasBeginBlock is a module with work before the first tx of every block.
+type HasBeginBlock interface {
+	BeginBlock(ctx *Context) error
+}
+
 // HasEndBlock is a module with work at the end of every block; its cost
 // must follow what happened in the block, not the size of the state.
 type HasEndBlock interface {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/amp-ledger/amp/chain"
 	"github.com/amp-ledger/amp/modules/module"
@@ -35,6 +36,15 @@ type Keeper struct {
 	// defaults holds each default encoded once, at Declare: values are read
 	// on hot paths (every payment reads the trust tiers).
 	defaults map[string][]byte
+	// block holds every value as of the start of the block in progress, so
+	// that a payment reads its parameters without going to disk. Values
+	// change only through Set, which drops it.
+	block atomic.Pointer[blockValues]
+}
+
+type blockValues struct {
+	height int64
+	vals   map[string][]byte
 }
 
 // New returns an empty registry; modules Declare their parameters at wiring.
@@ -106,6 +116,15 @@ func key(k string) []byte { return []byte("v/" + k) }
 // decoding it: for callers that cache what they parse from it. The bytes
 // must not be modified.
 func (k *Keeper) Raw(ctx *module.Context, name string) ([]byte, error) {
+	if b := k.block.Load(); b != nil && b.height == ctx.Height {
+		if v, ok := b.vals[name]; ok {
+			return v, nil
+		}
+	}
+	return k.read(ctx, name)
+}
+
+func (k *Keeper) read(ctx *module.Context, name string) ([]byte, error) {
 	def, ok := k.defaults[name]
 	if !ok {
 		return nil, chain.Wrapf(ErrInvalidParam, "no parameter %q", name)
@@ -114,6 +133,23 @@ func (k *Keeper) Raw(ctx *module.Context, name string) ([]byte, error) {
 		return raw, nil
 	}
 	return def, nil
+}
+
+// BeginBlock reads every parameter once for the block starting: until the
+// block ends, or a Set, Raw and Get answer from memory. Queries of the
+// block's height after its commit see the same values, which are the
+// committed ones.
+func (k *Keeper) BeginBlock(ctx *module.Context) error {
+	vals := make(map[string][]byte, len(k.defaults))
+	for name := range k.defaults {
+		v, err := k.read(ctx, name)
+		if err != nil {
+			return err
+		}
+		vals[name] = v
+	}
+	k.block.Store(&blockValues{height: ctx.Height, vals: vals})
+	return nil
 }
 
 // Get decodes a parameter's current value into out.
@@ -137,6 +173,7 @@ func (k *Keeper) Set(ctx *module.Context, name string, raw json.RawMessage) erro
 	if err := json.Compact(&compact, raw); err != nil {
 		return chain.Wrapf(ErrInvalidParam, "%s: %v", name, err)
 	}
+	k.block.Store(nil)
 	ctx.Store(Name+"/").Set(key(name), compact.Bytes())
 	ctx.Emit("param_changed", module.Attr{Key: "key", Value: name}, module.Attr{Key: "value", Value: compact.String()})
 	return nil

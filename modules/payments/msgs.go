@@ -77,15 +77,15 @@ func (k *Keeper) order(ctx *module.Context, mandateID string, merchant []byte, c
 	if err != nil {
 		return nil, err
 	}
-	agent, err := k.identity.Agent(ctx, identity.AgentID(md.Agent))
+	agent, err := k.identity.AgentStatusOf(ctx, md.Agent)
 	if err != nil {
 		return nil, err
 	}
 	if !ctx.SignedBy(agent.KeyAddress) {
-		return nil, chain.Wrapf(delegation.ErrMandateNotOwned, "payments under %s are signed by the key of its agent %s", mandateID, agent.ID)
+		return nil, chain.Wrapf(delegation.ErrMandateNotOwned, "payments under %s are signed by the key of its agent %s", mandateID, agent.ID())
 	}
 	ma, _ := chain.AddressFromBytes(merchant)
-	mer, err := k.identity.Merchant(ctx, ma)
+	mer, err := k.identity.MerchantInfoOf(ctx, ma)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +123,7 @@ func (k *Keeper) handleAuthorize(ctx *module.Context, m *pb.MsgAuthorize) error 
 	ctx.Emit("payment_authorized",
 		module.Attr{Key: "token_id", Value: TokenID(t.Id), Index: true},
 		module.Attr{Key: "mandate_id", Value: m.MandateId, Index: true},
-		module.Attr{Key: "agent_id", Value: o.req.Agent.ID, Index: true},
+		module.Attr{Key: "agent_id", Value: o.req.Agent.ID(), Index: true},
 		module.Attr{Key: "merchant", Value: ma.String(), Index: true},
 		module.Attr{Key: "asset", Value: t.Asset},
 		module.Attr{Key: "amount", Value: t.Amount},
@@ -138,7 +138,7 @@ func (k *Keeper) handleCapture(ctx *module.Context, m *pb.MsgCapture) error {
 		return err
 	}
 	ma, _ := chain.AddressFromBytes(t.Merchant)
-	mer, err := k.identity.Merchant(ctx, ma)
+	mer, err := k.identity.MerchantInfoOf(ctx, ma)
 	if err != nil {
 		return err
 	}
@@ -191,7 +191,7 @@ func (k *Keeper) handlePay(ctx *module.Context, m *pb.MsgPay) error {
 // settle is the end of every payment: S4 in the delegation module, the
 // debit of the person into escrow, and the payment record with its release
 // time.
-func (k *Keeper) settle(ctx *module.Context, r *delegation.Reservation, mer *identity.Merchant, c chain.Coin, reserved chain.Amount, orderHash []byte, token uint64) (*pb.Payment, error) {
+func (k *Keeper) settle(ctx *module.Context, r *delegation.Reservation, mer *identity.MerchantInfo, c chain.Coin, reserved chain.Amount, orderHash []byte, token uint64) (*pb.Payment, error) {
 	md, err := k.delegation.Consume(ctx, r, reserved, c.Amount)
 	if err != nil {
 		return nil, err
@@ -230,7 +230,7 @@ func (k *Keeper) settle(ctx *module.Context, r *delegation.Reservation, mer *ide
 
 func (k *Keeper) handleWindow(ctx *module.Context, m *pb.MsgSetProtectionWindow) error {
 	ma, _ := chain.AddressFromBytes(m.Merchant)
-	mer, err := k.identity.Merchant(ctx, ma)
+	mer, err := k.identity.MerchantInfoOf(ctx, ma)
 	if err != nil {
 		return err
 	}
