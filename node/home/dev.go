@@ -9,6 +9,7 @@ import (
 
 	"github.com/amp-ledger/amp/chain"
 	"github.com/amp-ledger/amp/modules/consortium"
+	"github.com/amp-ledger/amp/modules/delegation"
 	"github.com/amp-ledger/amp/modules/identity"
 	"github.com/amp-ledger/amp/node/keyring"
 )
@@ -51,6 +52,18 @@ const (
 	DevAgentReviewDays = 365
 )
 
+// The dev chain's demo mandate: DevAgentOwner grants DevAgent an
+// AUTONOMOUS mandate for everyday purchases at DevMerchant, in the genesis.
+// It is the first mandate, so its id is DevMandateID.
+const (
+	DevMandateID            = "mandate-1"
+	DevMandateBudget        = "100USD"
+	DevMandateMaxPayment    = "25USD"
+	DevMandateApprovalAbove = "20USD"
+	DevMandateDays          = 30 // it expires this many days after genesis
+	DevMandateDescription   = "Demo: everyday purchases at Demo Shop"
+)
+
 // DevDevice is a demo device key of DevAgentOwner.
 type DevDevice struct {
 	Name   string // key name
@@ -90,7 +103,8 @@ func DefaultHome() string {
 // amp-dev, the issuer member (all roles, the consensus key, 1,000,000 USD),
 // alice and bob (1000 USD each), and the unfunded keys of the demo
 // identities DevIdentity puts in the genesis: the agent helper, the
-// merchant shop and alice's devices. Empty listen addresses and a zero
+// merchant shop and alice's devices, and the demo mandate DevDelegation
+// grants (mandate-1, alice to helper). Empty listen addresses and a zero
 // block time take the dev defaults.
 func DevOptions(dir, rpcListen, p2pListen string, blockTime time.Duration) InitOptions {
 	if rpcListen == "" {
@@ -125,8 +139,9 @@ func DevOptions(dir, rpcListen, p2pListen string, blockTime time.Duration) InitO
 			BlockTime:          blockTime,
 			CORSAllowedOrigins: []string{"*"},
 		},
-		Accounts: accts,
-		Identity: DevIdentity,
+		Accounts:   accts,
+		Identity:   DevIdentity,
+		Delegation: DevDelegation,
 	}
 }
 
@@ -175,6 +190,28 @@ func DevIdentity(keys map[string]*keyring.Key, genesisTime time.Time) (*identity
 		MCC: "5999", Country: "SG", Settlement: addr[DevMerchant]}}
 	g.Bindings = []identity.GenesisBinding{{Person: owner, AgentKey: agent.Address()}}
 	return g, nil
+}
+
+// DevDelegation builds the dev chain's delegation genesis: the demo
+// mandate (DevMandateID) by which alice lets helper spend up to
+// DevMandateBudget at shop, at most DevMandateMaxPayment a payment, her
+// watch approving payments above DevMandateApprovalAbove, for
+// DevMandateDays from genesisTime.
+func DevDelegation(keys map[string]*keyring.Key, genesisTime time.Time) (*delegation.Genesis, error) {
+	addr := map[string]chain.Address{}
+	for _, n := range []string{DevAgentOwner, DevAgent, DevMerchant} {
+		k, ok := keys[n]
+		if !ok {
+			return nil, fmt.Errorf("no account %q", n)
+		}
+		addr[n] = k.Address()
+	}
+	return &delegation.Genesis{Mandates: []delegation.GenesisMandate{{
+		Person: addr[DevAgentOwner], AgentKey: addr[DevAgent], Description: DevMandateDescription,
+		Budget: DevMandateBudget, MaxPayment: DevMandateMaxPayment, ApprovalAbove: DevMandateApprovalAbove,
+		Merchants: []chain.Address{addr[DevMerchant]},
+		ExpiresAt: genesisTime.Add(DevMandateDays * 24 * time.Hour).Unix(),
+	}}}, nil
 }
 
 // Reset removes a home so that a fresh chain can be made in it. To avoid

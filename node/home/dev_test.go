@@ -12,8 +12,13 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/cometbft/cometbft/types"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/amp-ledger/amp/app"
 	"github.com/amp-ledger/amp/chain"
+	"github.com/amp-ledger/amp/chain/pb"
+	"github.com/amp-ledger/amp/modules/bank"
+	"github.com/amp-ledger/amp/modules/delegation"
 	"github.com/amp-ledger/amp/modules/identity"
 	"github.com/amp-ledger/amp/node/keyring"
 )
@@ -135,6 +140,32 @@ func TestDevIdentityGenesis(t *testing.T) {
 	}
 }
 
+// The dev genesis grants helper the demo mandate from alice.
+func TestDevDelegationGenesis(t *testing.T) {
+	gt := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	dir, _, kr := devHome(t, gt)
+	doc, err := types.GenesisDocFromFile(GenesisFile(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := ReadAppState(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := st.Delegation
+	if g == nil || len(g.Mandates) != 1 {
+		t.Fatalf("delegation genesis: %+v", g)
+	}
+	want := delegation.GenesisMandate{
+		Person: mustKey(t, kr, "alice").Address(), AgentKey: mustKey(t, kr, "helper").Address(),
+		Description: "Demo: everyday purchases at Demo Shop", Budget: "100USD", MaxPayment: "25USD", ApprovalAbove: "20USD",
+		Merchants: []chain.Address{mustKey(t, kr, "shop").Address()}, ExpiresAt: gt.Add(30 * 24 * time.Hour).Unix(),
+	}
+	if !reflect.DeepEqual(g.Mandates[0], want) {
+		t.Fatalf("demo mandate:\n got %+v\nwant %+v", g.Mandates[0], want)
+	}
+}
+
 // The dev genesis passes the ledger's InitChain, and its first block
 // serves the identities as the dev summary's example commands expect.
 func TestDevGenesisInitChain(t *testing.T) {
@@ -207,6 +238,57 @@ func TestDevGenesisInitChain(t *testing.T) {
 	if m.Name != "Demo Shop" || m.Settlement != shop || m.MCC != "5999" {
 		t.Fatalf("merchant: %+v", m)
 	}
+
+	// The demo mandate is mandate-1, activated, and helper pays under it
+	// as the dev summary's example does; above the approval threshold
+	// alice's watch co-signs.
+	var md delegation.MandateView
+	query("/delegation/mandate/"+DevMandateID, &md)
+	if md.ID != "mandate-1" || md.Type != "AUTONOMOUS" || md.Status != "activated" || md.AgentID != "agent-1" ||
+		md.Person != alice.Address() || md.Budget != "100" || md.Consumed != "0" || md.Asset != "USD" ||
+		md.Description != DevMandateDescription || md.Constraints == nil || md.Constraints.MaxPayment != "25" ||
+		md.Constraints.ApprovalAbove != "20" || !reflect.DeepEqual(md.Constraints.Merchants, []chain.Address{shop}) ||
+		md.ExpiresAt != doc.GenesisTime.Add(30*24*time.Hour).Unix() {
+		t.Fatalf("demo mandate: %+v", md)
+	}
+	var listed []delegation.MandateView
+	query("/delegation/mandates/"+alice.Address().String(), &listed)
+	if len(listed) != 1 || listed[0].ID != DevMandateID {
+		t.Fatalf("alice's mandates: %+v", listed)
+	}
+	pay := func(nonce uint64, amount, order string, keys ...chain.PrivKey) []byte {
+		t.Helper()
+		a, err := chain.ParseDecimal(amount, 18)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := sha256.Sum256([]byte(order))
+		tx, err := chain.BuildTx(doc.ChainID, nonce, chain.TxOptions{}, []proto.Message{&pb.MsgPay{MandateId: DevMandateID,
+			Merchant: shop[:], Amount: bank.CoinProto(chain.Coin{Asset: "USD", Amount: a}), OrderHash: h[:]}},
+			append([]chain.PrivKey{helper.PrivKey()}, keys...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tx
+	}
+	watch := mustKey(t, kr, "alice-watch").PrivKey()
+	fb, err := a.FinalizeBlock(ctx, &abci.FinalizeBlockRequest{Height: 2, Time: doc.GenesisTime.Add(2 * time.Second),
+		Txs: [][]byte{pay(0, "5", "demo-1"), pay(1, "21", "demo-2"), pay(2, "21", "demo-3", watch)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Commit(ctx, &abci.CommitRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []uint32{0, delegation.ErrApprovalRequired.Code, 0} {
+		if r := fb.TxResults[i]; r.Code != want {
+			t.Fatalf("payment %d: code %d (%s), want %d", i, r.Code, r.Log, want)
+		}
+	}
+	query("/delegation/mandate/"+DevMandateID, &md)
+	if md.Consumed != "26" || md.Payments != 2 || md.Available != "74" {
+		t.Fatalf("demo mandate after payments: %+v", md)
+	}
 }
 
 // A key left in the keyring under an account's name is reused only if it
@@ -240,8 +322,8 @@ func TestInitKeyTypeOfExistingKey(t *testing.T) {
 	}
 }
 
-// Homes without an identity builder (ampd init, testnet) leave the
-// section out of the genesis.
+// Homes without identity and delegation builders (ampd init, testnet)
+// leave those sections out of the genesis.
 func TestInitWithoutIdentity(t *testing.T) {
 	res, err := Init(InitOptions{Dir: filepath.Join(t.TempDir(), "op"), ChainID: "amp-test-1", Node: NodeConfig{Moniker: "val1"},
 		Accounts: OperatorAccounts("val1", nil)})
@@ -252,7 +334,9 @@ func TestInitWithoutIdentity(t *testing.T) {
 	if err := json.Unmarshal(res.Genesis.AppState, &raw); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := raw["identity"]; ok {
-		t.Fatalf("identity section in an operator genesis: %s", res.Genesis.AppState)
+	for _, section := range []string{"identity", "delegation"} {
+		if _, ok := raw[section]; ok {
+			t.Fatalf("%s section in an operator genesis: %s", section, res.Genesis.AppState)
+		}
 	}
 }

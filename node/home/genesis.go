@@ -13,6 +13,7 @@ import (
 	"github.com/amp-ledger/amp/chain"
 	"github.com/amp-ledger/amp/modules/bank"
 	"github.com/amp-ledger/amp/modules/consortium"
+	"github.com/amp-ledger/amp/modules/delegation"
 	"github.com/amp-ledger/amp/modules/identity"
 )
 
@@ -24,6 +25,9 @@ type AppState struct {
 	// Identity holds the identities that exist from the first block (the
 	// dev chain's demo people, devices, agent and shop); nil leaves it out.
 	Identity *identity.Genesis `json:"identity,omitempty"`
+	// Delegation holds the mandates granted at the first block (the dev
+	// chain's demo mandate); nil leaves it out.
+	Delegation *delegation.Genesis `json:"delegation,omitempty"`
 }
 
 // DefaultAssets are the assets of a new chain: USD with 18 decimals.

@@ -13,6 +13,7 @@ import (
 	"github.com/amp-ledger/amp/chain"
 	"github.com/amp-ledger/amp/modules/bank"
 	"github.com/amp-ledger/amp/modules/consortium"
+	"github.com/amp-ledger/amp/modules/delegation"
 	"github.com/amp-ledger/amp/modules/identity"
 	"github.com/amp-ledger/amp/node/keyring"
 )
@@ -53,11 +54,18 @@ type InitOptions struct {
 	// accounts' keys exist; it gets them by account name, and the genesis
 	// time (see DevIdentity).
 	Identity IdentityBuilder
+	// Delegation, if set, builds the delegation module's genesis (mandates
+	// granted at the first block) the same way (see DevDelegation).
+	Delegation DelegationBuilder
 }
 
 // IdentityBuilder makes the identity genesis of a home from its accounts'
 // keys, by name, and the chain's genesis time.
 type IdentityBuilder func(keys map[string]*keyring.Key, genesisTime time.Time) (*identity.Genesis, error)
+
+// DelegationBuilder makes the delegation genesis of a home from its
+// accounts' keys, by name, and the chain's genesis time.
+type DelegationBuilder func(keys map[string]*keyring.Key, genesisTime time.Time) (*delegation.Genesis, error)
 
 // Initialized is what Init made.
 type Initialized struct {
@@ -152,6 +160,11 @@ func Init(o InitOptions) (res *Initialized, err error) {
 	if o.Identity != nil {
 		if state.Identity, err = o.Identity(byName, genesisTime); err != nil {
 			return nil, fmt.Errorf("identity genesis: %w", err)
+		}
+	}
+	if o.Delegation != nil {
+		if state.Delegation, err = o.Delegation(byName, genesisTime); err != nil {
+			return nil, fmt.Errorf("delegation genesis: %w", err)
 		}
 	}
 	doc, err := NewGenesis(o.ChainID, genesisTime, state)

@@ -11,6 +11,7 @@ import (
 	"github.com/amp-ledger/amp/chain"
 	"github.com/amp-ledger/amp/chain/pb"
 	"github.com/amp-ledger/amp/modules/bank"
+	"github.com/amp-ledger/amp/modules/payments"
 	"github.com/amp-ledger/amp/node/client"
 )
 
@@ -36,7 +37,7 @@ func txCmd(e *env) *cobra.Command {
 			return &pb.MsgBurn{From: signer[:], Amount: amount}
 		})
 	bankCmd.AddCommand(send, mint, burn)
-	cmd.AddCommand(bankCmd, consortiumTxCmd(e), identityTxCmd(e))
+	cmd.AddCommand(bankCmd, consortiumTxCmd(e), identityTxCmd(e), delegationTxCmd(e), paymentsTxCmd(e))
 	return cmd
 }
 
@@ -77,16 +78,27 @@ const memoUsage = "a note stored with the tx (at most 256 bytes)"
 // used; the afterCommit it returns may be nil.
 func (e *env) newTxCmd(cmd *cobra.Command, fromUsage string,
 	prepare func(args []string) (builder, afterCommit, error)) *cobra.Command {
+	return e.newTxCmdReading(cmd, fromUsage, func(args []string) (builder, readBack, error) {
+		build, after, err := prepare(args)
+		return build, after.asReadBack(), err
+	})
+}
+
+// newTxCmdReading is newTxCmd for txs whose output shows what they made
+// (a payment, a payment token), read after the commit by the readBack
+// prepare returns (nil for nothing).
+func (e *env) newTxCmdReading(cmd *cobra.Command, fromUsage string,
+	prepare func(args []string) (builder, readBack, error)) *cobra.Command {
 	var from, memo string
 	cmd.Flags().StringVar(&from, "from", "", fromUsage)
 	cmd.Flags().StringVar(&memo, "memo", "", memoUsage)
 	_ = cmd.MarkFlagRequired("from")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		build, after, err := prepare(args)
+		build, read, err := prepare(args)
 		if err != nil {
 			return err
 		}
-		return e.submitThen(cmd, from, memo, build, after)
+		return e.submitReading(cmd, from, memo, build, read)
 	}
 	return cmd
 }
@@ -101,6 +113,11 @@ type txOutput struct {
 	// Proposal is the state, after the tx's block, of the proposal a
 	// governance tx submitted or voted on.
 	Proposal *client.ProposalInfo `json:"proposal,omitempty"`
+	// Payment is the payment a tx made (pay, capture), as `amp query
+	// payments payment` shows it after the tx's block.
+	Payment *payments.PaymentView `json:"payment,omitempty"`
+	// Token is the payment token a tx made (authorize).
+	Token *payments.TokenView `json:"token,omitempty"`
 }
 
 // builder makes a tx's messages once the client and the signer are known,
@@ -112,10 +129,30 @@ type builder func(context.Context, *client.Client, chain.Address) ([]proto.Messa
 // concerns, for the output.
 type afterCommit func(context.Context, *client.Client, *client.TxResult) (*client.ProposalInfo, error)
 
+// readBack is a step after a tx's commit that reads the state of what the
+// tx made or concerns (a proposal, a payment …) into the tx's output.
+type readBack func(context.Context, *client.Client, *client.TxResult, *txOutput) error
+
+// asReadBack is after as a readBack: it puts the proposal into the output.
+func (after afterCommit) asReadBack() readBack {
+	if after == nil {
+		return nil
+	}
+	return func(ctx context.Context, c *client.Client, res *client.TxResult, out *txOutput) (err error) {
+		out.Proposal, err = after(ctx, c, res)
+		return err
+	}
+}
+
 // submitThen resolves the signer, builds the messages, signs, broadcasts
 // and waits for the commit, then runs after (if not nil) and prints the
 // result.
 func (e *env) submitThen(cmd *cobra.Command, from, memo string, build builder, after afterCommit) error {
+	return e.submitReading(cmd, from, memo, build, after.asReadBack())
+}
+
+// submitReading is submitThen with a general step after the commit.
+func (e *env) submitReading(cmd *cobra.Command, from, memo string, build builder, read readBack) error {
 	if len(memo) > chain.MaxMemoBytes {
 		return usagef("--memo has %d bytes, at most %d", len(memo), chain.MaxMemoBytes)
 	}
@@ -138,15 +175,15 @@ func (e *env) submitThen(cmd *cobra.Command, from, memo string, build builder, a
 		return err
 	}
 	id, _ := res.CreatedID()
-	var prop *client.ProposalInfo
-	if after != nil {
+	out := txOutput{TxHash: res.Hash, Height: res.Height, Code: res.Code, ID: id, Events: res.Events}
+	if read != nil {
 		// The tx is committed: a failure to read its effects is only noted.
-		if prop, err = after(ctx, c, res); err != nil {
-			fmt.Fprintf(e.stderr, "note: the tx is committed, but reading the proposal failed: %v\n", err)
+		if err = read(ctx, c, res, &out); err != nil {
+			fmt.Fprintf(e.stderr, "note: the tx is committed, but reading its result failed: %v\n", err)
 		}
 	}
 	if e.json() {
-		printJSON(e.stdout, txOutput{TxHash: res.Hash, Height: res.Height, Code: res.Code, ID: id, Events: res.Events, Proposal: prop})
+		printJSON(e.stdout, out)
 		return nil
 	}
 	kv := []string{"txhash", res.Hash, "height", fmt.Sprint(res.Height), "result", "ok (code 0)"}
@@ -157,8 +194,14 @@ func (e *env) submitThen(cmd *cobra.Command, from, memo string, build builder, a
 	for _, line := range describeEvents(ctx, c, res.Events) {
 		fmt.Fprintln(e.stdout, "  "+line)
 	}
-	if prop != nil {
+	if prop := out.Proposal; prop != nil {
 		fmt.Fprintf(e.stdout, "proposal %d is now %s%s\n", prop.ID, prop.Status, proposalNote(prop))
+	}
+	if out.Payment != nil {
+		fmt.Fprintln(e.stdout, e.paymentLine(out.Payment))
+	}
+	if out.Token != nil {
+		fmt.Fprintln(e.stdout, e.tokenLine(out.Token))
 	}
 	return nil
 }
@@ -196,6 +239,10 @@ func describeEvents(ctx context.Context, c *client.Client, evs []client.Event) [
 		case "proposal_rejected":
 			out = append(out, fmt.Sprintf("proposal %s rejected", attrs["id"]))
 		default:
+			if line, ok := describeDelegationEvent(ctx, c, ev.Type, attrs); ok {
+				out = append(out, line)
+				continue
+			}
 			var kv []string
 			for _, a := range ev.Attrs {
 				kv = append(kv, a.Key+"="+a.Value)

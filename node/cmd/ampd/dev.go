@@ -14,6 +14,7 @@ import (
 
 	"github.com/amp-ledger/amp/chain"
 	"github.com/amp-ledger/amp/modules/consortium"
+	"github.com/amp-ledger/amp/modules/delegation"
 	"github.com/amp-ledger/amp/node"
 	"github.com/amp-ledger/amp/node/client"
 	"github.com/amp-ledger/amp/node/home"
@@ -47,7 +48,10 @@ without any tx (their keys are in the keyring too, unfunded):
     and bound to her wallet, onboarded by issuer with a level 2 review
     (profile, kyc, aml, security, privacy) valid for 365 days from genesis;
   - "shop" is the merchant "Demo Shop" (MCC 5999, SG), acquired by issuer,
-    settling to its own account.
+    settling to its own account;
+  - mandate-1 is an activated AUTONOMOUS mandate by which alice lets helper
+    pay shop up to 100 USD in total, at most 25 USD a payment, her watch
+    approving payments above 20 USD, for 30 days from genesis.
 
 If the home already holds a chain, dev restarts it (so does
 "ampd start --home DIR"); --reset wipes it and starts a fresh chain.`,
@@ -191,6 +195,19 @@ func printDevSummary(ctx context.Context, w io.Writer, n *node.Node, dir string,
 		} {
 			fmt.Fprintf(w, "    %s\n", line)
 		}
+		if m, err := c.Mandate(wctx, home.DevMandateID); err == nil {
+			fmt.Fprintf(w, "\n  Demo mandate %s (in the genesis): %s lets %s pay %s\n  (%s):\n",
+				m.ID, home.DevAgentOwner, home.DevAgent, home.DevMerchant, mandateState(m))
+			for _, line := range []string{
+				amp + " tx payments pay --from " + home.DevAgent + " --mandate " + m.ID + " --merchant " + home.DevMerchant + " --order demo-1 5USD",
+				amp + " tx payments pay --from " + home.DevAgent + " --mandate " + m.ID + " --merchant " + home.DevMerchant + " --order demo-2 22USD --approve-with alice-watch",
+				amp + " query delegation mandate " + m.ID,
+				amp + " query payments bills " + m.ID,
+				amp + " tx delegation revoke --from alice-phone " + m.ID,
+			} {
+				fmt.Fprintf(w, "    %s\n", line)
+			}
+		}
 	}
 	ampdBin := siblingCommand("ampd")
 	ampd := ampdBin
@@ -200,6 +217,21 @@ func printDevSummary(ctx context.Context, w io.Writer, n *node.Node, dir string,
 	fmt.Fprintf(w, "\n  Stop with Ctrl-C; the chain keeps its state.\n")
 	fmt.Fprintf(w, "  Restart it:        %s dev   (or: %s start --home %s)\n", ampd, ampdBin, shellQuote(dir))
 	fmt.Fprintf(w, "  Wipe and restart:  %s dev --reset\n\n", ampd)
+}
+
+// mandateState says how a mandate stands: "activated, 0 of 100 USD spent;
+// at most 25 USD a payment; approval above 20 USD".
+func mandateState(m *delegation.MandateView) string {
+	s := fmt.Sprintf("%s, %s of %s %s spent", m.Status, m.Consumed, m.Budget, m.Asset)
+	if cs := m.Constraints; cs != nil {
+		if cs.MaxPayment != "" {
+			s += "; at most " + cs.MaxPayment + " " + m.Asset + " a payment"
+		}
+		if cs.ApprovalAbove != "" {
+			s += "; approval above " + cs.ApprovalAbove + " " + m.Asset
+		}
+	}
+	return s
 }
 
 // accountLines formats one line per key: name, address, balance and what
