@@ -53,6 +53,7 @@ func checkPaymentsCLI(t *testing.T, amp func(args ...string) (string, string, in
 	}
 	type txOut struct {
 		ID      string      `json:"id"`
+		TxHash  string      `json:"txhash"`
 		Code    *int64      `json:"code"`
 		Payment *paymentOut `json:"payment"`
 		Token   *struct {
@@ -158,6 +159,22 @@ func checkPaymentsCLI(t *testing.T, amp func(args ...string) (string, string, in
 		t.Fatalf("approved payment: %+v", p2.Payment)
 	}
 	fails("payment_out_of_range", "tx", "payments", "pay", "--from", "helper", "--mandate", id, "--merchant", "shop", "--order", "order-4", "21USD", "--approve-with", "alice-watch")
+
+	// The tx reads back field by field, co-signer included.
+	var shown struct {
+		Tx struct {
+			CoSigners []string `json:"co_signers"`
+			Messages  []struct {
+				Type   string            `json:"type"`
+				Fields map[string]string `json:"fields"`
+			} `json:"messages"`
+		} `json:"tx"`
+	}
+	decode(t, ok("query", "tx", p2.TxHash), &shown)
+	if len(shown.Tx.Messages) != 1 || shown.Tx.Messages[0].Type != "amp.payments.v1.MsgPay" || shown.Tx.Messages[0].Fields["merchant"] != shop ||
+		shown.Tx.Messages[0].Fields["amount"] != "18USD" || shown.Tx.Messages[0].Fields["mandate_id"] != id || len(shown.Tx.CoSigners) != 1 || shown.Tx.CoSigners[0] != watch {
+		t.Fatalf("query tx of a payment: %+v", shown.Tx)
+	}
 
 	// (3) alice watches: the mandate, its bills, her balance and the escrow.
 	m := mandate(id)

@@ -3,7 +3,12 @@ package client
 import (
 	"context"
 	"encoding/hex"
+	"fmt"
 	"strconv"
+	"strings"
+
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/amp-ledger/amp/chain"
 	"github.com/amp-ledger/amp/chain/pb"
@@ -20,7 +25,7 @@ type TxView struct {
 	Msgs          []MsgView `json:"messages"`
 }
 
-// MsgView is one message of a tx. Known messages show their fields with
+// MsgView is one message of a tx. Registered messages show their fields with
 // addresses in bech32 and amounts as exact decimals; others show their
 // encoded bytes in hex.
 type MsgView struct {
@@ -68,21 +73,6 @@ func (c *Client) DescribeTx(ctx context.Context, raw []byte) (*TxView, error) {
 	for _, m := range tx.Body.Msgs {
 		mv := MsgView{Type: m.Type}
 		switch m.Type {
-		case chain.MsgType(&pb.MsgSend{}):
-			var s pb.MsgSend
-			if chain.UnmarshalCanonical(m.Value, &s) == nil {
-				mv.Fields = map[string]string{"from": addrString(s.From), "to": addrString(s.To), "amount": c.coinString(ctx, s.Amount)}
-			}
-		case chain.MsgType(&pb.MsgMint{}):
-			var s pb.MsgMint
-			if chain.UnmarshalCanonical(m.Value, &s) == nil {
-				mv.Fields = map[string]string{"issuer": addrString(s.Issuer), "to": addrString(s.To), "amount": c.coinString(ctx, s.Amount)}
-			}
-		case chain.MsgType(&pb.MsgBurn{}):
-			var s pb.MsgBurn
-			if chain.UnmarshalCanonical(m.Value, &s) == nil {
-				mv.Fields = map[string]string{"from": addrString(s.From), "amount": c.coinString(ctx, s.Amount)}
-			}
 		case chain.MsgType(&pb.MsgSubmitProposal{}):
 			var s pb.MsgSubmitProposal
 			if chain.UnmarshalCanonical(m.Value, &s) == nil {
@@ -97,6 +87,14 @@ func (c *Client) DescribeTx(ctx context.Context, raw []byte) (*TxView, error) {
 				}
 				mv.Fields = map[string]string{"voter": addrString(s.Voter), "proposal": strconv.FormatUint(s.ProposalId, 10), "vote": vote}
 			}
+		default:
+			if mt, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName(m.Type)); err == nil {
+				msg := mt.New()
+				if chain.UnmarshalCanonical(m.Value, msg.Interface()) == nil {
+					mv.Fields = map[string]string{}
+					c.describeFields(ctx, msg, "", mv.Fields)
+				}
+			}
 		}
 		if mv.Fields == nil {
 			mv.Hex = hex.EncodeToString(m.Value)
@@ -104,4 +102,47 @@ func (c *Client) DescribeTx(ctx context.Context, raw []byte) (*TxView, error) {
 		v.Msgs = append(v.Msgs, mv)
 	}
 	return v, nil
+}
+
+// describeFields renders every set field of a message for people: 20-byte
+// fields as addresses, coins as decimals with their asset, other bytes in
+// hex, nested messages as "outer.inner" keys, lists joined by commas.
+func (c *Client) describeFields(ctx context.Context, m protoreflect.Message, prefix string, out map[string]string) {
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		name := prefix + string(fd.Name())
+		switch {
+		case fd.IsList():
+			l := v.List()
+			parts := make([]string, l.Len())
+			for i := range parts {
+				parts[i] = c.describeValue(ctx, fd, l.Get(i))
+			}
+			out[name] = strings.Join(parts, ",")
+		case fd.Kind() == protoreflect.MessageKind && fd.Message().FullName() != "amp.bank.v1.Coin":
+			c.describeFields(ctx, v.Message(), name+".", out)
+		default:
+			out[name] = c.describeValue(ctx, fd, v)
+		}
+		return true
+	})
+}
+
+func (c *Client) describeValue(ctx context.Context, fd protoreflect.FieldDescriptor, v protoreflect.Value) string {
+	switch fd.Kind() {
+	case protoreflect.BytesKind:
+		if b := v.Bytes(); len(b) == chain.AddressLen {
+			return addrString(b)
+		}
+		return hex.EncodeToString(v.Bytes())
+	case protoreflect.EnumKind:
+		if ev := fd.Enum().Values().ByNumber(v.Enum()); ev != nil {
+			return string(ev.Name())
+		}
+	case protoreflect.MessageKind:
+		if coin, ok := v.Message().Interface().(*pb.Coin); ok {
+			return c.coinString(ctx, coin)
+		}
+		return fmt.Sprint(v.Message().Interface())
+	}
+	return v.String()
 }
