@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand"
+	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -42,8 +44,19 @@ import (
 //     refused (order_inconsistent), an order is paid at most once
 //     (duplicate_order), expired tokens are released and escrow is released
 //     after the merchant's protection window;
+//   - a payment that succeeds respects its mandate's terms: an IMMEDIATE
+//     one its checkout; an AUTONOMOUS one its merchant scope, approval
+//     threshold (co-signed above it) and, while no update changed them, its
+//     max_payment, per_period and per_period_count in the period it was
+//     reserved in;
+//   - the budgets a person activated today stay within the daily limit (S1);
 //   - every rejection carries a registered code, never internal (which is
 //     also what a handler panic turns into).
+//
+// Half the blocks go through PrepareProposal/ProcessProposal (revocations
+// first); now and then the node restarts between blocks. Tokens are valid
+// for mpValidity blocks (a genesis override) so that they expire within the
+// sequences. AMP_MANDATE_SEEDS=n runs seeds 1..n for a longer exploration.
 //
 // Where the model knows the outcome for sure (a revoke by an authorised key
 // of an open mandate, a pay under a terminal one, ...) the exact code is
@@ -53,6 +66,13 @@ func TestMandatesRandomSequences(t *testing.T) {
 	steps := 220
 	if testing.Short() {
 		steps = 60
+	}
+	// AMP_MANDATE_SEEDS=n explores seeds 1..n instead (for a long run).
+	if n, err := strconv.Atoi(os.Getenv("AMP_MANDATE_SEEDS")); err == nil && n > 0 {
+		seeds = seeds[:0]
+		for i := 1; i <= n; i++ {
+			seeds = append(seeds, int64(i))
+		}
 	}
 	total := map[string]int{}
 	for _, seed := range seeds {
@@ -75,41 +95,43 @@ func TestMandatesRandomSequences(t *testing.T) {
 	}
 	// The sequences must exercise successes and every guard, or the
 	// properties above would hold vacuously.
-	min := 1
+	k := 1
 	if !testing.Short() {
-		min = 3
+		k = 3
 	}
 	want := map[string]int{
-		"pay:ok":                       8 * min,
-		"authorize:ok":                 3 * min,
-		"capture:ok":                   3 * min,
+		"pay:ok":                       8 * k,
+		"authorize:ok":                 3 * k,
+		"capture:ok":                   3 * k,
 		"capture:partial":              1,
+		"capture:partial_immediate":    1,
 		"pay:tiny":                     1,
 		"pay:approved":                 1,
-		"grant:ok":                     5 * min,
-		"grant_immediate:ok":           min,
-		"draft:ok":                     min,
+		"grant:ok":                     5 * k,
+		"grant_immediate:ok":           k,
+		"draft:ok":                     k,
 		"activate:ok":                  1,
-		"update:ok":                    min,
-		"revoke:ok":                    min,
+		"update:ok":                    k,
+		"revoke:ok":                    k,
 		"close:ok":                     1,
 		"mint:ok":                      1,
-		"capture:order_inconsistent":   min,
+		"capture:order_inconsistent":   k,
 		"capture:token_invalid":        1,
 		"double_capture":               1,
 		"dup:duplicate_order":          1,
 		"pay:approval_required":        1,
 		"token_released":               1,
-		"escrow_released":              5 * min,
-		"status:revoked":               min,
+		"period_rollover":              1,
+		"escrow_released":              5 * k,
+		"status:revoked":               k,
 		"status:expired":               1,
-		"status:finished":              min,
+		"status:finished":              k,
 		"status:activated_by_activate": 1,
 	}
 	var missing []string
-	for k, n := range want {
-		if total[k] < n {
-			missing = append(missing, fmt.Sprintf("%s: %d < %d", k, total[k], n))
+	for name, n := range want {
+		if total[name] < n {
+			missing = append(missing, fmt.Sprintf("%s: %d < %d", name, total[name], n))
 		}
 	}
 	sort.Strings(missing)
@@ -677,8 +699,11 @@ func (w *mandateWorld) genCapture() *mpTx {
 		}
 	}
 	var tk *mpToken
+	if len(live) == 0 && w.chance(0.7) {
+		return w.genOrder("authorize")
+	}
 	switch {
-	case len(live) > 0 && (len(done) == 0 || w.chance(0.75)):
+	case len(live) > 0 && (len(done) == 0 || w.chance(0.85)):
 		tk = live[w.rng.Intn(len(live))]
 	case len(done) > 0:
 		tk = done[w.rng.Intn(len(done))]
@@ -689,7 +714,7 @@ func (w *mandateWorld) genCapture() *mpTx {
 	asset, ref, amt := "USD", tk.order.ref, tk.order.amount
 	signer := w.merchants[tk.order.merchant].key
 	switch r := w.rng.Intn(20); {
-	case r < 3: // partial capture: allowed
+	case r < 4: // partial capture: allowed
 		if half, _ := amt.MulDiv(1, 2); !half.IsZero() {
 			amt, tx.partial = half, true
 		}
@@ -789,18 +814,52 @@ func (w *mandateWorld) fail(format string, args ...any) {
 		fmt.Sprintf(format, args...), strings.Join(tail, "\n  "))
 }
 
+// runBlock runs txs as a block at w.now. Half the blocks go through
+// PrepareProposal (which puts revocations first and drops txs that fail the
+// stateless checks) and ProcessProposal, as on a live chain; now and then
+// the node restarts after the block.
 func (w *mandateWorld) runBlock(txs []*mpTx) {
 	w.t.Helper()
+	failed := map[chain.Address]bool{}
 	raws := make([][]byte, len(txs))
 	for i, tx := range txs {
 		raws[i] = tx.raw
+	}
+	if len(txs) > 0 && w.chance(0.5) {
+		ctx := context.Background()
+		prep, err := w.app.PrepareProposal(ctx, &abci.PrepareProposalRequest{Txs: raws, MaxTxBytes: 1 << 20, Height: w.height + 1, Time: w.now})
+		if err != nil {
+			w.fail("PrepareProposal: %v", err)
+		}
+		byRaw := map[string]*mpTx{}
+		for _, tx := range txs {
+			byRaw[string(tx.raw)] = tx
+		}
+		var ordered []*mpTx
+		for _, r := range prep.Txs {
+			tx := byRaw[string(r)]
+			if tx == nil {
+				w.fail("PrepareProposal returned a tx it was not given")
+			}
+			delete(byRaw, string(r))
+			ordered = append(ordered, tx)
+		}
+		for _, tx := range byRaw { // dropped: not in the block, its nonce unused
+			failed[tx.signer] = true
+			w.stats["dropped_by_proposer"]++
+			w.trace = append(w.trace, fmt.Sprintf("h%d dropped by the proposer: %s", w.height+1, tx.desc))
+		}
+		proc, err := w.app.ProcessProposal(ctx, &abci.ProcessProposalRequest{Txs: prep.Txs, Height: w.height + 1, Time: w.now})
+		if err != nil || proc.Status != abci.PROCESS_PROPOSAL_STATUS_ACCEPT {
+			w.fail("ProcessProposal rejected the proposer's own block: %v %v", proc, err)
+		}
+		txs, raws = ordered, prep.Txs
 	}
 	for _, m := range w.mandates {
 		m.cur, m.curBudget, m.curConsumed, m.curExpires, m.uncertain, m.touched = m.status, m.budget, m.consumed, m.expiresAt, false, false
 	}
 	resp := w.blockTime(w.now, raws...)
 	h, at := w.height, w.now.Unix()
-	failed := map[chain.Address]bool{}
 	for i, tx := range txs {
 		res := resp.TxResults[i]
 		outcome := "ok"
@@ -810,8 +869,13 @@ func (w *mandateWorld) runBlock(txs []*mpTx) {
 		w.trace = append(w.trace, fmt.Sprintf("h%d #%d %s → %s", h, i, tx.desc, outcome))
 		w.apply(tx, res, h, at, failed)
 	}
-	for _, tx := range txs {
-		w.nonces[tx.signer] = w.app.committedNonce(tx.signer)
+	if w.chance(0.015) {
+		w.restart()
+		w.stats["restart"]++
+		w.trace = append(w.trace, fmt.Sprintf("h%d restart", h))
+	}
+	for _, a := range w.accounts {
+		w.nonces[a] = w.app.committedNonce(a)
 	}
 	w.check(h%10 == 0)
 }
@@ -1059,6 +1123,8 @@ func (w *mandateWorld) apply(tx *mpTx, res *abci.ExecTxResult, h, at int64, fail
 			expect(payments.ErrTokenInvalid)
 			if tk.captured {
 				w.stats["double_capture"]++
+			} else {
+				w.stats["capture_after_expiry"]++
 			}
 		case !tx.rightMerchant:
 			expect(chain.ErrUnauthorized)
@@ -1070,6 +1136,9 @@ func (w *mandateWorld) apply(tx *mpTx, res *abci.ExecTxResult, h, at int64, fail
 		case at >= m.curExpires:
 			expect(delegation.ErrMandateExpired)
 		}
+		if !tk.captured && h <= tk.expiresHeight && (res.Code == payments.ErrTokenInvalid.Code || res.Code == payments.ErrTokenExpired.Code) {
+			w.fail("%s: live token (expires at height %d) refused: %s", tx.desc, tk.expiresHeight, res.Log)
+		}
 		if ok {
 			w.payable(tx, at)
 			tk.captured = true
@@ -1079,6 +1148,9 @@ func (w *mandateWorld) apply(tx *mpTx, res *abci.ExecTxResult, h, at int64, fail
 			w.spend(tx, res, at, tx.order.amount, tk.reservedAt)
 			if tx.partial {
 				w.stats["capture:partial"]++
+				if m.immediate {
+					w.stats["capture:partial_immediate"]++
+				}
 			}
 		}
 	default:
@@ -1126,6 +1198,17 @@ func (w *mandateWorld) check(full bool) {
 	}
 	if sum.Cmp(w.amountOf(supply.BaseUnits)) != 0 {
 		w.fail("the accounts hold %s base units, the supply is %s", sum, supply.BaseUnits)
+	}
+
+	// S1: the budgets a person activated today stay within the daily limit.
+	for _, p := range w.parties {
+		var l delegation.LimitsView
+		if r := w.query("/delegation/limits/"+p.person.PubKey().Address().String()+"/USD", &l); r.Code != 0 {
+			w.fail("limits of %s: %s", p.name, r.Log)
+		}
+		if w.usd(l.DelegatedToday).Cmp(w.usd(l.MaxDaily)) > 0 {
+			w.fail("%s delegated %s today, over the daily limit %s", p.name, l.DelegatedToday, l.MaxDaily)
+		}
 	}
 
 	// Mandates.
@@ -1301,6 +1384,9 @@ func (w *mandateWorld) withinTerms(tx *mpTx, amt chain.Amount, reservedAt int64)
 	if p == nil {
 		p = &mpPeriod{}
 		m.periods[pi] = p
+		if len(m.periods) > 1 && (c.PerPeriod != "" || c.PerPeriodCount > 0) {
+			w.stats["period_rollover"]++
+		}
 	}
 	p.spent, p.count = mpAdd(p.spent, amt), p.count+1
 	if c.PerPeriod != "" && p.spent.Cmp(w.amountOf(c.PerPeriod)) > 0 {
