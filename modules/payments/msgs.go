@@ -197,11 +197,18 @@ func (k *Keeper) settle(ctx *module.Context, r *delegation.Reservation, mer *ide
 		return nil, err
 	}
 	person, _ := chain.AddressFromBytes(md.Person)
-	if err := k.bank.Send(ctx, person, EscrowAccount, c); err != nil {
-		return nil, err
-	}
 	window, err := k.Window(ctx, mer.Address)
 	if err != nil {
+		return nil, err
+	}
+	if k.rules != nil {
+		hold, err := k.rules.CheckPayment(ctx, PaymentFacts{Merchant: mer.Address, Payer: person, Agent: md.Agent, Mandate: md.Id, Coin: c, OrderHash: orderHash})
+		if err != nil {
+			return nil, err
+		}
+		window = max(window, hold)
+	}
+	if err := k.bank.Send(ctx, person, EscrowAccount, c); err != nil {
 		return nil, err
 	}
 	now := ctx.Time.Unix()

@@ -89,6 +89,7 @@ type Keeper struct {
 	identity   *identity.Keeper
 	delegation *delegation.Keeper
 	trust      *trust.Keeper
+	rules      Rules
 }
 
 // New returns the module and declares its parameters.
