@@ -16,6 +16,7 @@ import (
 
 	cfg "github.com/cometbft/cometbft/config"
 
+	"github.com/amp-ledger/amp/chain"
 	"github.com/amp-ledger/amp/node/home"
 	"github.com/amp-ledger/amp/testnet/loadgen"
 	"github.com/amp-ledger/amp/testnet/network"
@@ -70,8 +71,23 @@ type Options struct {
 	// ProfileDir, if set, receives a CPU profile of each node taken over
 	// the middle of the window (CometBFT's pprof server).
 	ProfileDir string
-	// Systems to run: "amp", "kvstore" (default both, in that order).
+	// Systems to run, in this order: "amp" (bank transfers), "pay" (agent
+	// payments, ed25519 agent keys), "pay-p256" (the same with P-256 agent
+	// keys), "kvstore" (default amp, pay, kvstore). The pay systems run on
+	// one validator only.
 	Systems []string
+	// PayLanes is the number of agents (each with its own person, binding
+	// and mandate) of the pay systems; 0 means Accounts.
+	PayLanes int
+	// PayMerchants is how many merchants the load mandates allow; an
+	// agent's payments go to them in turn.
+	PayMerchants int
+	// Revokes, if positive, follows the pay run on the same node with a
+	// revoke-under-load phase: RevokeWindow of payments from every lane,
+	// during which, RevokeAfter into it, the persons of Revokes lanes
+	// revoke their mandates (see loadgen.RunRevoke).
+	Revokes                   int
+	RevokeWindow, RevokeAfter time.Duration
 	// Runs repeats the pair on fresh homes, alternating the systems; the
 	// report shows each system's median run.
 	Runs int
@@ -98,10 +114,15 @@ func DefaultOptions() Options {
 		Accounts: 2000,
 		MaxRate:  8000,
 		BinDir:   "bin",
-		Systems:  []string{"amp", "kvstore"},
+		Systems:  []string{"amp", "pay", "kvstore"},
 		Runs:     1,
 		IdleWait: 2 * time.Minute,
 		Log:      os.Stderr,
+
+		PayMerchants: 4,
+		Revokes:      5,
+		RevokeWindow: 10 * time.Second,
+		RevokeAfter:  3 * time.Second,
 
 		Validators:    []int{1, 4},
 		MultiWarmup:   5 * time.Second,
@@ -121,6 +142,8 @@ type Report struct {
 	Machine  string
 	// Validators are the network sizes measured.
 	Validators []int
+	// Revokes are the revoke-under-load phases, one per run of "pay".
+	Revokes []*loadgen.RevokeResult
 }
 
 func (o *Options) logf(format string, args ...any) {
@@ -155,20 +178,45 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	systems := o.Systems
 	if len(systems) == 0 {
-		systems = []string{"amp", "kvstore"}
+		systems = []string{"amp", "pay", "kvstore"}
 	}
-	b := &bencher{o: &o, accts: loadgen.DeriveAccounts("bench", o.Accounts)}
+	o.Systems = systems
+	if o.PayLanes <= 0 {
+		o.PayLanes = o.Accounts
+	}
+	if o.PayMerchants <= 0 {
+		o.PayMerchants = 1
+	}
+	b := &bencher{o: &o, accts: loadgen.DeriveAccounts("bench", o.Accounts), pay: map[string]*paySystem{}}
+	seen := map[string]bool{}
 	for _, s := range systems {
+		if seen[s] {
+			return nil, fmt.Errorf("system %q listed twice", s)
+		}
+		seen[s] = true
 		switch s {
 		case "amp":
 			b.withAMP = true
+		case "pay", "pay-p256":
+			kt := chain.KeyEd25519
+			if s == "pay-p256" {
+				kt = chain.KeyP256
+			}
+			lanes, err := loadgen.DerivePayLanes("bench-"+s, o.PayLanes, o.PayMerchants, kt)
+			if err != nil {
+				return nil, err
+			}
+			b.pay[s] = &paySystem{lanes: lanes}
 		case "kvstore":
 		default:
-			return nil, fmt.Errorf("unknown system %q (amp or kvstore)", s)
+			return nil, fmt.Errorf("unknown system %q (amp, pay, pay-p256 or kvstore)", s)
 		}
 	}
+	if o.Revokes > o.PayLanes {
+		return nil, fmt.Errorf("revokes: %d mandates, but there are %d pay lanes", o.Revokes, o.PayLanes)
+	}
 	var err error
-	if b.withAMP {
+	if b.withAMP || len(b.pay) > 0 {
 		o.logf("building ampd into %s", o.BinDir)
 		if b.ampd, err = nodeproc.Build(o.BinDir, "ampd", nodeproc.AmpdPkg); err != nil {
 			return nil, err
@@ -209,6 +257,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 				rep.Config = c
 			}
 			for _, sys := range systems {
+				if isPay(sys) {
+					o.logf("run %d of %d: %s is measured on one validator only; skipped with %d", run+1, o.Runs, sys, n)
+					continue
+				}
 				o.logf("run %d of %d: %s, %d validators", run+1, o.Runs, sys, n)
 				res, err := b.runMulti(ctx, sys, nDir, mn)
 				if err != nil {
@@ -238,9 +290,12 @@ func (b *bencher) single(ctx context.Context, rep *Report, runDir string, run in
 	}
 	for _, sys := range systems {
 		o.logf("run %d of %d: %s, 1 validator", run+1, o.Runs, sys)
-		res, prof, err := b.runSystem(ctx, sys, runDir, run == 0)
+		res, prof, rr, err := b.runSystem(ctx, sys, runDir, run == 0)
 		if err != nil {
 			return err
+		}
+		if rr != nil {
+			rep.Revokes = append(rep.Revokes, rr)
 		}
 		rep.Runs[sys] = append(rep.Runs[sys], res)
 		if prof != "" {
@@ -262,25 +317,57 @@ func median(rs []*loadgen.Result) *loadgen.Result {
 type bencher struct {
 	o        *Options
 	accts    []loadgen.Account
-	withAMP  bool
+	withAMP  bool // the "amp" system (transfers) runs
 	ampd     string
 	cometbft string
 	ports    nodeproc.Ports
 	transfer *loadgen.TransferSource
 	txSize   int
+	// pay holds the pay systems that run, by name.
+	pay map[string]*paySystem
 }
 
-// homes creates the AMP and kvstore homes of one run under dir, with one
-// config for both: the AMP node's (as `ampd init` wrote it, or the same
-// defaults from node/home when only kvstore runs), with the bench
-// settings.
+// paySystem is the load of one pay system: its lanes (their mandate ids
+// set by the genesis of its home) and the payments signed for them.
+type paySystem struct {
+	lanes *loadgen.PayLanes
+	src   *loadgen.PaySource
+}
+
+// isPay reports whether sys is an agent-payments system.
+func isPay(sys string) bool { return strings.HasPrefix(sys, "pay") }
+
+// ampSystems returns, in order, the systems of b that run ampd.
+func (b *bencher) ampSystems() []string {
+	var out []string
+	for _, s := range b.o.Systems {
+		if s == "amp" && b.withAMP || b.pay[s] != nil {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// homes creates the homes of one run under dir — one per AMP system
+// (amp: `ampd init` plus the load accounts' balances; pay, pay-p256:
+// `ampd init` plus the pay lanes' persons, agents, bindings, mandates and
+// merchants) and the kvstore home — with one config for all: the first AMP
+// home's (as `ampd init` wrote it, or the same defaults from node/home
+// when only kvstore runs), with the bench settings.
 func (b *bencher) homes(dir string) (*cfg.Config, error) {
-	ampHome, kvHome := filepath.Join(dir, "amp"), filepath.Join(dir, "kvstore")
-	if b.withAMP {
-		if err := nodeproc.InitAmpd(b.ampd, ampHome, ChainID, "bench"); err != nil {
+	kvHome := filepath.Join(dir, "kvstore")
+	amps := b.ampSystems()
+	for _, sys := range amps {
+		h := filepath.Join(dir, sys)
+		if err := nodeproc.InitAmpd(b.ampd, h, ChainID, "bench"); err != nil {
 			return nil, err
 		}
-		if err := loadgen.FundGenesis(home.GenesisFile(ampHome), b.accts, "1000000USD"); err != nil {
+		gen := home.GenesisFile(h)
+		if ps := b.pay[sys]; ps != nil {
+			if err := loadgen.PayGenesis(gen, ps.lanes, loadgen.PayGenesisOptions{}); err != nil {
+				return nil, fmt.Errorf("%s genesis: %w", sys, err)
+			}
+		} else if err := loadgen.FundGenesis(gen, b.accts, "1000000USD"); err != nil {
 			return nil, err
 		}
 	}
@@ -289,13 +376,14 @@ func (b *bencher) homes(dir string) (*cfg.Config, error) {
 	}
 	var c *cfg.Config
 	var err error
-	if b.withAMP {
-		if err := copyConsensusParams(home.GenesisFile(ampHome), home.GenesisFile(kvHome)); err != nil {
+	if len(amps) > 0 {
+		first := filepath.Join(dir, amps[0])
+		if err := copyConsensusParams(home.GenesisFile(first), home.GenesisFile(kvHome)); err != nil {
 			return nil, err
 		}
-		c, err = nodeproc.LoadConfig(ampHome)
+		c, err = nodeproc.LoadConfig(first)
 	} else {
-		c, err = home.DefaultConfig(ampHome, home.NodeConfig{Moniker: "bench"})
+		c, err = home.DefaultConfig(filepath.Join(dir, "amp"), home.NodeConfig{Moniker: "bench"})
 	}
 	if err != nil {
 		return nil, err
@@ -305,8 +393,8 @@ func (b *bencher) homes(dir string) (*cfg.Config, error) {
 	if err := c.ValidateBasic(); err != nil {
 		return nil, err
 	}
-	if b.withAMP {
-		if err := nodeproc.WriteConfig(ampHome, c); err != nil {
+	for _, sys := range amps {
+		if err := nodeproc.WriteConfig(filepath.Join(dir, sys), c); err != nil {
 			return nil, err
 		}
 	}
@@ -316,13 +404,15 @@ func (b *bencher) homes(dir string) (*cfg.Config, error) {
 		return nil, err
 	}
 	c.Moniker = moniker
-	c.SetRoot(ampHome)
+	if len(amps) > 0 {
+		c.SetRoot(filepath.Join(dir, amps[0]))
+	}
 	return c, nil
 }
 
 // runSystem starts one system's node from the homes in dir, runs the load
-// against it and stops it.
-func (b *bencher) runSystem(ctx context.Context, sys, dir string, profile bool) (*loadgen.Result, string, error) {
+// against it (for "pay", then the revoke phase) and stops it.
+func (b *bencher) runSystem(ctx context.Context, sys, dir string, profile bool) (*loadgen.Result, string, *loadgen.RevokeResult, error) {
 	o := b.o
 	var (
 		src  loadgen.Source
@@ -335,30 +425,101 @@ func (b *bencher) runSystem(ctx context.Context, sys, dir string, profile bool) 
 		}
 	}
 	if src, err = b.source(sys); err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
-	switch sys {
-	case "amp":
+	switch {
+	case sys == "amp":
 		proc, err = nodeproc.Start("ampd", filepath.Join(dir, "ampd.log"), b.ampd, "start", "--home", filepath.Join(dir, "amp"))
-	case "kvstore":
+	case isPay(sys):
+		proc, err = nodeproc.Start("ampd-"+sys, filepath.Join(dir, "ampd-"+sys+".log"), b.ampd, "start", "--home", filepath.Join(dir, sys))
+	case sys == "kvstore":
 		proc, err = nodeproc.Start("cometbft", filepath.Join(dir, "cometbft.log"), b.cometbft, "start", "--home", filepath.Join(dir, "kvstore"), "--proxy_app=kvstore")
 	}
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	ports := b.ports
 	if !profile {
 		ports.Pprof = 0
 	}
 	res, prof, err := runOne(ctx, o, sys, ports, src, proc)
+	var rr *loadgen.RevokeResult
+	if err == nil && sys == "pay" && o.Revokes > 0 {
+		rr, err = b.revokePhase(ctx, sys)
+	}
 	stopErr := proc.Stop(20 * time.Second)
 	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w\n%s", sys, err, proc.Tail(40))
+		return nil, "", nil, fmt.Errorf("%s: %w\n%s", sys, err, proc.Tail(40))
 	}
 	if stopErr != nil {
 		o.logf("warning: %v", stopErr)
 	}
-	return res, prof, nil
+	return res, prof, rr, nil
+}
+
+// revokePhase runs on the pay node after its measured run: once the
+// mempool is empty it signs a new set of payments from the agents' next
+// nonces and runs loadgen.RunRevoke with Revokes mandates spread over the
+// lanes.
+func (b *bencher) revokePhase(ctx context.Context, sys string) (*loadgen.RevokeResult, error) {
+	o := b.o
+	ps := b.pay[sys]
+	client, err := loadgen.NewClient(b.ports.RPCURL())
+	if err != nil {
+		return nil, err
+	}
+	defer client.Close()
+	if err := waitMempoolEmpty(ctx, client, 30*time.Second); err != nil {
+		return nil, err
+	}
+	agents := ps.lanes.AgentKeys()
+	nonces, err := loadgen.Nonces(ctx, client, agents)
+	if err != nil {
+		return nil, err
+	}
+	n := len(agents)
+	per := (o.MaxRate*int((o.RevokeWindow+2*time.Second)/time.Second) + n - 1) / n
+	o.logf("revoke phase: signing %d payments from %d agents", per*n, n)
+	src, err := loadgen.NewPaySource(loadgen.PayOptions{ChainID: ChainID, Lanes: ps.lanes, StartNonces: nonces, PerLane: per})
+	if err != nil {
+		return nil, err
+	}
+	var lanes []int
+	for k := range o.Revokes {
+		lanes = append(lanes, k*n/o.Revokes)
+	}
+	cfg := o.Load
+	cfg.Warmup, cfg.Duration = 0, o.RevokeWindow
+	o.logf("revoke phase: payments from %d agents for %s; after %s the persons of %d of them revoke their mandates", n, o.RevokeWindow, o.RevokeAfter, len(lanes))
+	rr, err := loadgen.RunRevoke(ctx, client, src, ps.lanes, cfg, loadgen.RevokeOptions{ChainID: ChainID, Lanes: lanes, After: o.RevokeAfter})
+	if err != nil {
+		return nil, fmt.Errorf("revoke phase: %w", err)
+	}
+	o.logf("%s", rr.Summary())
+	o.logf("  load during the revoke phase: %s", rr.Load.Summary())
+	return rr, nil
+}
+
+// waitMempoolEmpty waits up to max for the node's mempool to empty.
+func waitMempoolEmpty(ctx context.Context, c *loadgen.Client, max time.Duration) error {
+	deadline := time.Now().Add(max)
+	for {
+		var r struct {
+			Total loadgen.Int64 `json:"total"`
+		}
+		err := c.Call(ctx, "num_unconfirmed_txs", nil, &r)
+		if err == nil && r.Total == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("mempool not empty after %s (%d txs, %v)", max, r.Total, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // source returns the load of sys from its start: the AMP transfers (signed
@@ -381,6 +542,19 @@ func (b *bencher) source(sys string) (loadgen.Source, error) {
 		}
 		b.transfer.Reset()
 		return b.transfer, nil
+	case "pay", "pay-p256":
+		ps := b.pay[sys]
+		if ps.src == nil {
+			secs := o.Load.Warmup + o.Load.Duration
+			n := len(ps.lanes.Lanes)
+			per := (o.MaxRate*int(secs/time.Second+1) + n - 1) / n
+			o.logf("signing %d payments from %d agents (%s)", per*n, n, sys)
+			if ps.src, err = loadgen.NewPaySource(loadgen.PayOptions{ChainID: ChainID, Lanes: ps.lanes, PerLane: per}); err != nil {
+				return nil, err
+			}
+		}
+		ps.src.Reset()
+		return ps.src, nil
 	case "kvstore":
 		if b.txSize == 0 {
 			if b.txSize, err = loadgen.SampleTransferSize(ChainID); err != nil {
@@ -616,10 +790,11 @@ func (r *Report) Table() string {
 			what = fmt.Sprintf("%d validators", n)
 		}
 		fmt.Fprintf(&b, "\n%-38s %8s %8s %8s %8s %9s %11s %9s %9s %9s\n", "system ("+what+", 127.0.0.1)", "tx/s", "p50", "p99", "tx bytes", "txs/block", "block every", "node cpu", "load cpu", "other cpu")
-		rows := []row{
-			{Key("amp", n), "AMP ledger: signed bank transfers"},
-			{Key("kvstore", n), "CometBFT kvstore: key=value"},
+		rows := []row{{Key("amp", n), "AMP ledger: signed bank transfers"}}
+		if n == 1 {
+			rows = append(rows, row{"pay", "AMP ledger: agent payments (MsgPay)"}, row{"pay-p256", "AMP: agent payments, P-256 agents"})
 		}
+		rows = append(rows, row{Key("kvstore", n), "CometBFT kvstore: key=value"})
 		all = append(all, rows...)
 		for _, row := range rows {
 			res := r.Results[row.key]
@@ -634,8 +809,16 @@ func (r *Report) Table() string {
 			fmt.Fprintf(&b, "%-38s %8.0f %8s %8s %8d %9.0f %11s %9.2f %9.2f %9.2f\n", label, res.TPS,
 				res.P50.Round(time.Millisecond), res.P99.Round(time.Millisecond), res.TxSize, res.TxsPerBlock, res.BlockInterval.Round(time.Millisecond), res.NodeCPU, res.ClientCPU, res.OtherCPU)
 		}
-		if a, k := r.Results[Key("amp", n)], r.Results[Key("kvstore", n)]; a != nil && k != nil && k.TPS > 0 {
-			fmt.Fprintf(&b, "%-38s %8.2f\n", "ratio AMP / kvstore (tx/s)", a.TPS/k.TPS)
+		ratio := func(label, num, den, note string) {
+			if a, k := r.Results[num], r.Results[den]; a != nil && k != nil && k.TPS > 0 {
+				fmt.Fprintf(&b, "%-38s %8.2f%s\n", label, a.TPS/k.TPS, note)
+			}
+		}
+		ratio("ratio AMP / kvstore (tx/s)", Key("amp", n), Key("kvstore", n), "")
+		if n == 1 {
+			ratio("ratio pay / kvstore (tx/s)", "pay", "kvstore", "")
+			ratio("ratio pay / transfer (tx/s)", "pay", "amp", "   (agent payments vs bank transfers, same node config; target >= 0.80)")
+			ratio("ratio pay-p256 / pay (tx/s)", "pay-p256", "pay", "")
 		}
 	}
 	if len(sizes) > 1 {
@@ -652,6 +835,14 @@ func (r *Report) Table() string {
 			}
 			fmt.Fprintf(&b, "%s: %d runs, tx/s %s (the table shows the median run)\n", row.key, len(rs), strings.Join(tps, ", "))
 		}
+	}
+	for i, rr := range r.Revokes {
+		if len(r.Revokes) > 1 {
+			fmt.Fprintf(&b, "\nrun %d: ", i+1)
+		} else {
+			b.WriteString("\n")
+		}
+		b.WriteString(rr.Summary())
 	}
 	for sys, p := range r.Profiles {
 		fmt.Fprintf(&b, "CPU profile of the %s node: %s (go tool pprof -top %s)\n", sys, p, p)

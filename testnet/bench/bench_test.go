@@ -49,3 +49,21 @@ func TestTableValidators(t *testing.T) {
 		t.Errorf("keys %q %q", Key("amp", 1), Key("kvstore", 4))
 	}
 }
+
+func TestTablePay(t *testing.T) {
+	c, err := home.DefaultConfig(t.TempDir(), home.NodeConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr := &loadgen.RevokeResult{Mandates: []loadgen.RevokedMandate{{Mandate: "mandate-1", Height: 9, Sent: time.Unix(10, 0), Committed: time.Unix(11, 0)}}, Rejected: 4}
+	r := &Report{Config: c, Machine: "m", Validators: []int{1}, Revokes: []*loadgen.RevokeResult{rr}, Results: map[string]*loadgen.Result{
+		"amp": {TPS: 4000}, "pay": {TPS: 3000}, "pay-p256": {TPS: 1500}, "kvstore": {TPS: 8000},
+	}}
+	out := r.Table()
+	for _, want := range []string{"AMP ledger: agent payments (MsgPay)", "P-256 agents", "ratio pay / transfer (tx/s)                0.75", "ratio pay / kvstore (tx/s)                 0.38",
+		"ratio pay-p256 / pay (tx/s)                0.50", "target >= 0.80", "payments that slipped through after the revoke's block: 0", "submit -> commit of the revoke: 1s"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -8,6 +8,17 @@
 // the consensus params across, and runs the load generator against each
 // node in turn with txs of equal size.
 //
+// Agent payments ("pay", and "pay-p256" with P-256 agent keys; one
+// validator only): a third home, made like the AMP one, whose genesis
+// (loadgen.PayGenesis) holds per lane a funded person, an agent onboarded
+// by the operator member, their binding and an AUTONOMOUS mandate for a
+// few merchants; the load is loadgen.PaySource (MsgPay, the full Intent
+// Guard and escrow per tx) under the same config. After the measured run
+// the same node streams payments again while some persons revoke their
+// mandates (loadgen.RunRevoke): the table adds the revoke's block, its
+// submit-to-commit time and how many payments under a revoked mandate
+// committed in or after that block (must be 0).
+//
 // N validators: the AMP network comes from testnet/network (N members in
 // one genesis, the load accounts funded in it), the kvstore network from N
 // `cometbft init` homes joined by one genesis holding all N validators;
@@ -19,6 +30,6 @@
 // node 0.
 //
 // The table it prints holds committed tx/s, p50 and p99 submit-to-commit
-// latency of every system and network size, and the AMP/kvstore ratio of
-// each size. It measures and prints; it asserts nothing about speed.
+// latency of every system and network size, the AMP/kvstore ratio of
+// each size, and on one validator the pay/transfer ratio. It measures and prints; it asserts nothing about speed.
 package bench

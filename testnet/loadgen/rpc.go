@@ -373,6 +373,9 @@ type CommittedBlock struct {
 	// ResultAppHash is the app hash the block's execution produced (it
 	// appears in the next block's header).
 	ResultAppHash []byte
+	// At is when the load generator saw the app commit the block (set by
+	// Run's OnBlock; zero from Client.CommittedBlock).
+	At time.Time
 }
 
 // CommittedBlock fetches /block_results and /block of height h in one

@@ -476,14 +476,19 @@ func (s *runState) watch(ctx context.Context, from int64) int64 {
 			}
 			h++
 			sb := s.observe(b, at)
+			// Confirming a block already seen finishes even if the run
+			// ends meanwhile (the drain ends as soon as every tx has been
+			// seen in a block), so that its results are counted.
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 			if prev != nil {
-				s.confirm(ctx, prev, b.LastResultsHash)
+				s.confirm(cctx, prev, b.LastResultsHash)
 			}
 			prev = sb
 			if s.cfg.FetchResults {
-				s.confirm(ctx, prev, nil)
+				s.confirm(cctx, prev, nil)
 				prev = nil
 			}
+			cancel()
 		}
 	}
 }
@@ -568,7 +573,7 @@ func (s *runState) confirm(ctx context.Context, sb *seenBlock, resultsHash []byt
 	}
 	s.mu.Unlock()
 	if s.cfg.OnBlock != nil {
-		s.cfg.OnBlock(&CommittedBlock{Block: *sb.b, Results: results})
+		s.cfg.OnBlock(&CommittedBlock{Block: *sb.b, Results: results, At: sb.at})
 	}
 }
 

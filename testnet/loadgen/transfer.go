@@ -47,6 +47,20 @@ func DeriveAccounts(seed string, n int) []Account {
 // account to the app_state of the genesis file at path, leaving every other
 // field as it is. It is how a bench funds its accounts without a single tx.
 func FundGenesis(path string, accts []Account, coins string) error {
+	addrs := make([]chain.Address, len(accts))
+	for i, a := range accts {
+		addrs[i] = a.Addr
+	}
+	return EditAppState(path, func(_ map[string]json.RawMessage, state map[string]json.RawMessage) error {
+		return addBalances(state, addrs, coins)
+	})
+}
+
+// EditAppState reads the genesis file at path, lets edit change the
+// document's top-level fields (doc) and its app_state (state, one raw
+// section per module), and writes the file back; fields edit leaves alone
+// keep their values.
+func EditAppState(path string, edit func(doc, state map[string]json.RawMessage) error) error {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return err
@@ -59,6 +73,25 @@ func FundGenesis(path string, accts []Account, coins string) error {
 	if err := json.Unmarshal(doc["app_state"], &state); err != nil {
 		return fmt.Errorf("genesis app_state: %w", err)
 	}
+	if state == nil {
+		state = map[string]json.RawMessage{}
+	}
+	if err := edit(doc, state); err != nil {
+		return err
+	}
+	if doc["app_state"], err = json.Marshal(state); err != nil {
+		return err
+	}
+	out, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, out, 0o644)
+}
+
+// addBalances appends a balance of coins for each address to the bank
+// section of state.
+func addBalances(state map[string]json.RawMessage, addrs []chain.Address, coins string) error {
 	var bk map[string]json.RawMessage
 	if b, ok := state[bank.Name]; ok {
 		if err := json.Unmarshal(b, &bk); err != nil {
@@ -74,27 +107,19 @@ func FundGenesis(path string, accts []Account, coins string) error {
 			return fmt.Errorf("genesis bank balances: %w", err)
 		}
 	}
-	for _, a := range accts {
-		b, err := json.Marshal(bank.GenesisBalance{Address: a.Addr, Coins: []string{coins}})
+	for _, a := range addrs {
+		b, err := json.Marshal(bank.GenesisBalance{Address: a, Coins: []string{coins}})
 		if err != nil {
 			return err
 		}
 		bals = append(bals, b)
 	}
+	var err error
 	if bk["balances"], err = json.Marshal(bals); err != nil {
 		return err
 	}
-	if state[bank.Name], err = json.Marshal(bk); err != nil {
-		return err
-	}
-	if doc["app_state"], err = json.Marshal(state); err != nil {
-		return err
-	}
-	out, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, out, 0o644)
+	state[bank.Name], err = json.Marshal(bk)
+	return err
 }
 
 // GenesisBalances reads the bank balances of a genesis file, as base units
@@ -148,13 +173,22 @@ func NonceOf(ctx context.Context, c *Client, a chain.Address) (uint64, error) {
 
 // Nonces asks the node for the next nonce of every account, in batches.
 func Nonces(ctx context.Context, c *Client, accts []Account) ([]uint64, error) {
-	out := make([]uint64, len(accts))
+	addrs := make([]chain.Address, len(accts))
+	for i, a := range accts {
+		addrs[i] = a.Addr
+	}
+	return NoncesOf(ctx, c, addrs)
+}
+
+// NoncesOf asks the node for the next nonce of every address, in batches.
+func NoncesOf(ctx context.Context, c *Client, addrs []chain.Address) ([]uint64, error) {
+	out := make([]uint64, len(addrs))
 	const batch = 50
-	for i := 0; i < len(accts); i += batch {
-		end := min(i+batch, len(accts))
+	for i := 0; i < len(addrs); i += batch {
+		end := min(i+batch, len(addrs))
 		reqs := make([]Request, 0, end-i)
-		for _, a := range accts[i:end] {
-			reqs = append(reqs, Request{Method: "abci_query", Params: map[string]any{"path": "/app/nonce/" + a.Addr.String()}})
+		for _, a := range addrs[i:end] {
+			reqs = append(reqs, Request{Method: "abci_query", Params: map[string]any{"path": "/app/nonce/" + a.String()}})
 		}
 		rs, err := c.Batch(ctx, reqs)
 		if err != nil {
@@ -171,7 +205,7 @@ func Nonces(ctx context.Context, c *Client, accts []Account) ([]uint64, error) {
 				return nil, err
 			}
 			if q.Response.Code != 0 {
-				return nil, fmt.Errorf("nonce of %s: %s", accts[i+j].Addr, q.Response.Log)
+				return nil, fmt.Errorf("nonce of %s: %s", addrs[i+j], q.Response.Log)
 			}
 			var v struct {
 				Nonce uint64 `json:"nonce"`
@@ -247,7 +281,26 @@ func NewTransferSource(o TransferOptions) (*TransferSource, error) {
 	if amount == "" {
 		amount = DefaultAmount
 	}
-	s := &TransferSource{txs: make([][][]byte, n), pos: make([]int, n)}
+	txs, size, err := signLanes(n, o.PerAccount, func(i, j int) ([]byte, error) {
+		var start uint64
+		if o.StartNonces != nil {
+			start = o.StartNonces[i]
+		}
+		to := o.Accounts[(i+1+j%(n-1))%n].Addr
+		from := o.Accounts[i].Addr
+		msg := &pb.MsgSend{From: from[:], To: to[:], Amount: &pb.Coin{Asset: chain.DefaultAsset, Amount: amount}}
+		return chain.BuildTx(o.ChainID, start+uint64(j), chain.TxOptions{}, []proto.Message{msg}, o.Accounts[i].Key)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &TransferSource{txs: txs, pos: make([]int, n), size: size}, nil
+}
+
+// signLanes builds per txs for each of n lanes with build(lane, j), on
+// every core, and returns them with their mean size.
+func signLanes(n, per int, build func(lane, j int) ([]byte, error)) ([][][]byte, int, error) {
+	out := make([][][]byte, n)
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
@@ -264,20 +317,15 @@ func NewTransferSource(o TransferOptions) (*TransferSource, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				var start uint64
-				if o.StartNonces != nil {
-					start = o.StartNonces[i]
-				}
-				txs := make([][]byte, o.PerAccount)
+				txs := make([][]byte, per)
 				var sum int64
 				for j := range txs {
-					to := o.Accounts[(i+1+j%(n-1))%n].Addr
-					from := o.Accounts[i].Addr
-					msg := &pb.MsgSend{From: from[:], To: to[:], Amount: &pb.Coin{Asset: chain.DefaultAsset, Amount: amount}}
-					tx, err := chain.BuildTx(o.ChainID, start+uint64(j), chain.TxOptions{}, []proto.Message{msg}, o.Accounts[i].Key)
+					tx, err := build(i, j)
 					if err != nil {
 						mu.Lock()
-						firstErr = err
+						if firstErr == nil {
+							firstErr = err
+						}
 						mu.Unlock()
 						return
 					}
@@ -285,7 +333,7 @@ func NewTransferSource(o TransferOptions) (*TransferSource, error) {
 					sum += int64(len(tx))
 				}
 				mu.Lock()
-				s.txs[i] = txs
+				out[i] = txs
 				total += sum
 				mu.Unlock()
 			}
@@ -293,10 +341,12 @@ func NewTransferSource(o TransferOptions) (*TransferSource, error) {
 	}
 	wg.Wait()
 	if firstErr != nil {
-		return nil, firstErr
+		return nil, 0, firstErr
 	}
-	s.size = int((total + int64(n*o.PerAccount)/2) / int64(n*o.PerAccount))
-	return s, nil
+	if n*per == 0 {
+		return out, 0, nil
+	}
+	return out, int((total + int64(n*per)/2) / int64(n*per)), nil
 }
 
 func (*TransferSource) Name() string  { return "amp-transfer" }

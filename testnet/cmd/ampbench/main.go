@@ -1,7 +1,9 @@
 // Command ampbench prints the ledger's load figures next to CometBFT's
-// kvstore baseline, measured on this machine (see docs/benchmarks.md).
+// kvstore baseline, measured on this machine (see docs/benchmarks.md): bank
+// transfers, agent payments (MsgPay under AUTONOMOUS mandates, one
+// validator) with a revoke-under-load phase, and kvstore.
 //
-//	go run ./testnet/cmd/ampbench [-validators 1,4] [-duration 20s] [-warmup 5s] [-accounts 2000] [-profile DIR]
+//	go run ./testnet/cmd/ampbench [-systems amp,pay,kvstore] [-validators 1,4] [-duration 20s] [-warmup 5s] [-accounts 2000] [-profile DIR]
 package main
 
 import (
@@ -39,7 +41,12 @@ func main() {
 	flag.DurationVar(&o.MultiDuration, "multi-duration", o.MultiDuration, "measured window of the runs with more than one validator")
 	flag.DurationVar(&o.MultiWarmup, "multi-warmup", o.MultiWarmup, "warm-up of the runs with more than one validator")
 	validators := flag.String("validators", "1,4", "network sizes to measure, e.g. 1,4 (each on 127.0.0.1, load spread across the nodes)")
-	systems := flag.String("systems", strings.Join(o.Systems, ","), "what to run: amp, kvstore or both")
+	systems := flag.String("systems", strings.Join(o.Systems, ","), "what to run, of amp (bank transfers), pay (agent payments, ed25519 agents), pay-p256 (P-256 agents) and kvstore; pay systems run on one validator only")
+	flag.IntVar(&o.PayLanes, "agents", 0, "agents of the pay systems, each with its own person and mandate (0: as many as -accounts)")
+	flag.IntVar(&o.PayMerchants, "merchants", o.PayMerchants, "merchants the load mandates allow")
+	flag.IntVar(&o.Revokes, "revokes", o.Revokes, "after the pay run, mandates revoked under load (0: no revoke phase)")
+	flag.DurationVar(&o.RevokeWindow, "revoke-window", o.RevokeWindow, "length of the revoke phase's payment stream")
+	flag.DurationVar(&o.RevokeAfter, "revoke-after", o.RevokeAfter, "when the revokes are sent, from the start of the revoke phase")
 	flag.Parse()
 	o.Systems = strings.Split(*systems, ",")
 	o.Validators = nil
