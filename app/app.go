@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/amp-ledger/amp/chain"
+	"github.com/amp-ledger/amp/contracts"
 	"github.com/amp-ledger/amp/modules/bank"
 	"github.com/amp-ledger/amp/modules/consortium"
 	"github.com/amp-ledger/amp/modules/delegation"
@@ -26,6 +27,7 @@ import (
 	"github.com/amp-ledger/amp/modules/module"
 	"github.com/amp-ledger/amp/modules/params"
 	"github.com/amp-ledger/amp/modules/payments"
+	"github.com/amp-ledger/amp/modules/rules"
 	"github.com/amp-ledger/amp/modules/trust"
 )
 
@@ -57,6 +59,9 @@ type Options struct {
 	// CheckInvariants runs every module invariant after every block, which
 	// scans the whole state: for tests and the dev chain, not production.
 	CheckInvariants bool
+	// WasmCacheDir keeps the node's compiled merchant rules across restarts
+	// (node-local: it never affects results); empty keeps them in memory.
+	WasmCacheDir string
 }
 
 // App is the AMP ledger's ABCI application.
@@ -79,6 +84,8 @@ type App struct {
 	trust       *trust.Keeper
 	delegation  *delegation.Keeper
 	payments    *payments.Keeper
+	rules       *rules.Keeper
+	engine      *contracts.Engine
 	members     *consortium.Module
 	params      *params.Keeper
 
@@ -142,11 +149,19 @@ func New(opts Options) (*App, error) {
 	a.identity.SetObserver(a.trust)
 	a.delegation = delegation.New(a.params, a.bank, a.identity, a.trust)
 	a.payments = payments.New(a.params, a.bank, a.identity, a.delegation, a.trust)
+	engine, err := contracts.NewEngine(context.Background(), opts.WasmCacheDir)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("rules engine: %w", err)
+	}
+	a.engine = engine
+	a.rules = rules.New(a.params, a.bank, a.identity, a.trust, engine)
+	a.payments.SetRules(a.rules)
 	a.authorizers = []module.Authorizer{a.identity.Authorizer()}
 	// Order matters at the end of a block: trust comes after every module
 	// that records evidence (payments records settled payments when it
 	// releases escrow), so a rating reflects the block it ends.
-	a.modules = []module.Module{a.params, a.members, a.bank, a.identity, a.delegation, a.payments, a.trust}
+	a.modules = []module.Module{a.params, a.members, a.bank, a.identity, a.rules, a.delegation, a.payments, a.trust}
 	a.priority = map[string]bool{}
 	for _, m := range a.modules {
 		if p, ok := m.(module.HasPriorityMsgs); ok {
@@ -174,8 +189,13 @@ func New(opts Options) (*App, error) {
 	return a, nil
 }
 
-// Close closes the database.
-func (a *App) Close() error { return a.db.Close() }
+// Close closes the database and the rules engine.
+func (a *App) Close() error {
+	if a.engine != nil {
+		a.engine.Close(context.Background())
+	}
+	return a.db.Close()
+}
 
 func (a *App) loadMeta() error {
 	return a.db.View(func(txn *badger.Txn) error {
@@ -605,7 +625,7 @@ func (a *App) deliver(b *blockState, c *checkedTx) (res *abci.ExecTxResult) {
 		{Key: "signer", Value: signer.String(), Index: true},
 		{Key: "nonce", Value: fmt.Sprint(tx.Body.Nonce), Index: false},
 	}}}
-	return &abci.ExecTxResult{Code: 0, Events: append(events, toABCIEvents(ctx.Events())...)}
+	return &abci.ExecTxResult{Code: 0, GasUsed: int64(min(ctx.GasUsed(), 1<<62)), Events: append(events, toABCIEvents(ctx.Events())...)}
 }
 
 // beginBlock runs each module's work before the block's txs. An error is a

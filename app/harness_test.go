@@ -68,15 +68,33 @@ func genesisState(t testing.TB, issuer, alice, bob chain.PrivKey, valKey ed25519
 }
 
 // newTestChain opens an app in a temp dir and runs InitChain.
-func newTestChain(t testing.TB) *testChain {
+func newTestChain(t testing.TB) *testChain { return newTestChainWith(t, nil) }
+
+// newTestChainWith is newTestChain with chain parameters set in the genesis.
+func newTestChainWith(t testing.TB, params map[string]any) *testChain {
 	t.Helper()
 	c := &testChain{t: t, dir: t.TempDir(), nonces: map[chain.Address]uint64{},
 		issuer: testKey(t, 1), alice: testKey(t, 2), bob: testKey(t, 3)}
 	c.open()
 	valKey := ed25519.NewKeyFromSeed(make([]byte, 32)).Public().(ed25519.PublicKey)
+	state := genesisState(t, c.issuer, c.alice, c.bob, valKey)
+	if len(params) > 0 {
+		var g map[string]json.RawMessage
+		if err := json.Unmarshal(state, &g); err != nil {
+			t.Fatal(err)
+		}
+		p, err := json.Marshal(params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g["params"] = p
+		if state, err = json.Marshal(g); err != nil {
+			t.Fatal(err)
+		}
+	}
 	_, err := c.app.InitChain(context.Background(), &abci.InitChainRequest{
 		ChainId: testChainID, Time: genesisTime, InitialHeight: 1,
-		AppStateBytes: genesisState(t, c.issuer, c.alice, c.bob, valKey),
+		AppStateBytes: state,
 		Validators:    []abci.ValidatorUpdate{{Power: 10, PubKeyType: "ed25519", PubKeyBytes: valKey}},
 	})
 	if err != nil {

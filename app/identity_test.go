@@ -51,7 +51,12 @@ func mustOK(t testing.TB, r *abci.FinalizeBlockResponse) {
 // identityWorld registers alice as a person with a P-256 phone that may
 // send and revoke, and onboards a P-256 agent of alice's, bound to her.
 func identityWorld(t testing.TB) (c *testChain, phone, agent chain.PrivKey) {
-	c = newTestChain(t)
+	return identityWorldWith(t, nil)
+}
+
+// identityWorldWith is identityWorld on a chain with genesis parameters.
+func identityWorldWith(t testing.TB, params map[string]any) (c *testChain, phone, agent chain.PrivKey) {
+	c = newTestChainWith(t, params)
 	phone, agent = p256Key(t, 1), p256Key(t, 2)
 	h := make([]byte, 32)
 	h[0] = 1

@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"crypto/ed25519"
-	"encoding/json"
 	"fmt"
 	"math/rand"
 	"os"
@@ -296,26 +294,7 @@ type mandateWorld struct {
 // newMandateChain is newTestChain with a short token validity.
 func newMandateChain(t *testing.T) *testChain {
 	t.Helper()
-	c := &testChain{t: t, dir: t.TempDir(), nonces: map[chain.Address]uint64{},
-		issuer: testKey(t, 1), alice: testKey(t, 2), bob: testKey(t, 3)}
-	c.open()
-	valKey := ed25519.NewKeyFromSeed(make([]byte, 32)).Public().(ed25519.PublicKey)
-	var g map[string]json.RawMessage
-	if err := json.Unmarshal(genesisState(t, c.issuer, c.alice, c.bob, valKey), &g); err != nil {
-		t.Fatal(err)
-	}
-	g["params"] = json.RawMessage(fmt.Sprintf(`{%q: %d}`, payments.ParamTokenValidity, mpValidity))
-	state, err := json.Marshal(g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.app.InitChain(context.Background(), &abci.InitChainRequest{
-		ChainId: testChainID, Time: genesisTime, InitialHeight: 1, AppStateBytes: state,
-		Validators: []abci.ValidatorUpdate{{Power: 10, PubKeyType: "ed25519", PubKeyBytes: valKey}},
-	}); err != nil {
-		t.Fatalf("InitChain: %v", err)
-	}
-	return c
+	return newTestChainWith(t, map[string]any{payments.ParamTokenValidity: mpValidity})
 }
 
 // newMandateWorld: alice (phone: send+revoke, watch: approve+revoke, agent-1)
@@ -1187,9 +1166,9 @@ func (w *mandateWorld) check(full bool) {
 	w.t.Helper()
 	h, at := w.height, w.now.Unix()
 
-	// Money is conserved.
+	// Money is conserved (the guarantee pool holds the fees of releases).
 	var sum chain.Amount
-	for _, a := range append(w.accounts, payments.EscrowAccount) {
+	for _, a := range append(w.accounts, payments.EscrowAccount, payments.PoolAccount, payments.BondAccount) {
 		sum = mpAdd(sum, w.amountOf(w.balance(a)))
 	}
 	var supply bank.BalanceView

@@ -23,11 +23,14 @@ type shopWorld struct {
 	phone, watch, agent, shop chain.PrivKey
 }
 
-func newShopWorld(t *testing.T) *shopWorld { return newShopWorldB(t) }
+func newShopWorld(t *testing.T) *shopWorld { return newShopWorldWith(t, nil) }
 
 // newShopWorldB is newShopWorld for tests and benchmarks.
-func newShopWorldB(t testing.TB) *shopWorld {
-	c, phone, agent := identityWorld(t)
+func newShopWorldB(t testing.TB) *shopWorld { return newShopWorldWith(t, nil) }
+
+// newShopWorldWith is newShopWorld on a chain with genesis parameters.
+func newShopWorldWith(t testing.TB, params map[string]any) *shopWorld {
+	c, phone, agent := identityWorldWith(t, params)
 	w := &shopWorld{testChain: c, phone: phone, agent: agent, watch: p256Key(t, 4), shop: testKey(t, 60)}
 	mustOK(t, c.block(
 		c.txBy([]chain.PrivKey{c.issuer, w.shop}, &pb.MsgRegisterMerchant{Acquirer: addr(c.issuer), Merchant: addr(w.shop),

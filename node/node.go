@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -134,7 +135,8 @@ func Start(ctx context.Context, dir string, o Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	ledger, err := app.New(app.Options{Dir: home.AppDir(c), Logger: logger.With("module", "app"), CheckInvariants: o.CheckInvariants})
+	ledger, err := app.New(app.Options{Dir: home.AppDir(c), Logger: logger.With("module", "app"), CheckInvariants: o.CheckInvariants,
+		WasmCacheDir: filepath.Join(c.DBDir(), "wasm-cache")})
 	if err != nil {
 		return nil, fmt.Errorf("open ledger state in %s: %w", home.AppDir(c), err)
 	}

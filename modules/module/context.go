@@ -39,7 +39,21 @@ type Context struct {
 	signers     []chain.PubKey
 	events      []Event
 	authorizers []Authorizer
+	gas         uint64
 }
+
+// UseGas records gas the tx used — deploy bytes, rule evaluations — which
+// the app reports in the tx result. It saturates rather than wraps.
+func (c *Context) UseGas(n uint64) {
+	if c.gas+n < c.gas {
+		c.gas = ^uint64(0)
+		return
+	}
+	c.gas += n
+}
+
+// GasUsed is the gas recorded so far.
+func (c *Context) GasUsed() uint64 { return c.gas }
 
 // NewContext makes a context over store. The app makes one per tx; tests
 // make them directly.

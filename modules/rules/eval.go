@@ -1,0 +1,250 @@
+package rules
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/holiman/uint256"
+
+	"github.com/amp-ledger/amp/chain"
+	"github.com/amp-ledger/amp/chain/pb"
+	"github.com/amp-ledger/amp/contracts"
+	"github.com/amp-ledger/amp/modules/identity"
+	"github.com/amp-ledger/amp/modules/module"
+	"github.com/amp-ledger/amp/modules/payments"
+)
+
+// The rules module is the payments module's Rules.
+var _ payments.Rules = (*Keeper)(nil)
+
+// bufferedHost is a rule's view of its merchant's state. Writes are kept
+// in guest order and applied only if the evaluation ends well, so a rule
+// that traps leaves no trace even when its caller goes on (a claim).
+type bufferedHost struct {
+	s        module.Store
+	prefix   []byte
+	readOnly bool
+	writes   []write
+	pending  map[string]int // key → index in writes
+}
+
+type write struct {
+	key, value []byte
+	del        bool
+}
+
+func newHost(ctx *module.Context, merchant chain.Address, readOnly bool) *bufferedHost {
+	return &bufferedHost{s: st(ctx), prefix: statePrefix(merchant), readOnly: readOnly, pending: map[string]int{}}
+}
+
+func (h *bufferedHost) Get(key []byte) ([]byte, bool, error) {
+	if i, ok := h.pending[string(key)]; ok {
+		w := h.writes[i]
+		return w.value, !w.del, nil
+	}
+	v := h.s.Get(append(append([]byte(nil), h.prefix...), key...))
+	return v, v != nil, nil
+}
+
+func (h *bufferedHost) put(w write) error {
+	if h.readOnly {
+		return fmt.Errorf("rules: state writes in a read-only evaluation") // the engine traps the guest
+	}
+	if i, ok := h.pending[string(w.key)]; ok {
+		h.writes[i] = w
+		return nil
+	}
+	h.pending[string(w.key)] = len(h.writes)
+	h.writes = append(h.writes, w)
+	return nil
+}
+
+func (h *bufferedHost) Set(key, value []byte) error {
+	return h.put(write{key: append([]byte(nil), key...), value: append([]byte(nil), value...)})
+}
+
+func (h *bufferedHost) Delete(key []byte) error {
+	return h.put(write{key: append([]byte(nil), key...), del: true})
+}
+
+// apply writes the buffered state in guest order.
+func (h *bufferedHost) apply() {
+	for _, w := range h.writes {
+		k := append(append([]byte(nil), h.prefix...), w.key...)
+		if w.del {
+			h.s.Delete(k)
+		} else {
+			h.s.Set(k, w.value)
+		}
+	}
+}
+
+// u128 gives an amount as the ABI carries it; amounts beyond 2^128-1 base
+// units (10^20 USD) read as the maximum.
+func u128(a chain.Amount) contracts.U128 {
+	v := a.Uint256()
+	if v.BitLen() > 128 {
+		return contracts.U128{Lo: ^uint64(0), Hi: ^uint64(0)}
+	}
+	return contracts.U128{Lo: v[0], Hi: v[1]}
+}
+
+func amountOf(u contracts.U128) chain.Amount {
+	var v uint256.Int
+	v[0], v[1] = u.Lo, u.Hi
+	a, _ := chain.ParseBaseUnits(v.Dec())
+	return a
+}
+
+// run evaluates the rule bound to a merchant's hook. ok is false when no
+// rule is bound. The rule's state writes are applied when it ends well.
+func (k *Keeper) run(ctx *module.Context, merchant chain.Address, hook pb.Hook, entry contracts.Entry, body []byte, readOnly bool) (contracts.Result, *Binding, bool, error) {
+	b, ok := k.BindingOf(ctx, merchant, hook)
+	if !ok {
+		return contracts.Result{}, nil, false, nil
+	}
+	metered := st(ctx).Get(meteredKey(b.Metered))
+	if metered == nil {
+		return contracts.Result{}, nil, false, chain.Wrapf(chain.ErrInternal, "metered code %x of %s is missing", b.Metered, RuleID(b.Rule))
+	}
+	lim, err := k.limits(ctx)
+	if err != nil {
+		return contracts.Result{}, nil, false, err
+	}
+	host := newHost(ctx, merchant, readOnly)
+	res, err := k.engine.Evaluate(context.Background(), contracts.Code{Hash: b.Metered, Wasm: metered}, contracts.Call{
+		Entry: entry, Height: uint64(ctx.Height), Time: ctx.Time.Unix(), RuleVersion: b.Version, Body: body,
+		Limits: &lim, Host: host,
+	})
+	if err != nil {
+		// A node fault (the engine broke), not the rule's doing: the
+		// app halts the tx deterministically as internal.
+		return contracts.Result{}, nil, false, chain.Wrapf(chain.ErrInternal, "rules engine: %v", err)
+	}
+	ctx.UseGas(res.GasUsed)
+	if res.Class == contracts.ClassOK {
+		host.apply()
+	}
+	ctx.Emit("rule_evaluated",
+		module.Attr{Key: "merchant", Value: merchant.String()},
+		module.Attr{Key: "rule_id", Value: RuleID(b.Rule), Index: true},
+		module.Attr{Key: "hook", Value: HookName(hook)},
+		module.Attr{Key: "class", Value: res.Class.String()},
+		module.Attr{Key: "decision", Value: fmt.Sprint(uint32(res.Decision))},
+		module.Attr{Key: "gas_used", Value: fmt.Sprint(res.GasUsed)})
+	return res, b, true, nil
+}
+
+// failure is the error of an evaluation that did not end well.
+func failure(b *Binding, res contracts.Result) error {
+	if res.Class == contracts.ClassAbort {
+		return chain.Wrapf(ErrRuleFailed, "%s aborted with code %d", RuleID(b.Rule), res.AbortCode)
+	}
+	return chain.Wrapf(ErrRuleFailed, "%s ended with %s after %d gas", RuleID(b.Rule), res.Class, res.GasUsed)
+}
+
+// CheckPayment runs the merchant's payment rule: accept, reject (with the
+// rule's code), or hold the payment in escrow longer.
+func (k *Keeper) CheckPayment(ctx *module.Context, f payments.PaymentFacts) (int64, error) {
+	if _, bound := k.BindingOf(ctx, f.Merchant, pb.Hook_HOOK_PAYMENT); !bound {
+		return 0, nil
+	}
+	decimals, err := k.decimals(ctx, f.Coin.Asset)
+	if err != nil {
+		return 0, err
+	}
+	p := contracts.Payment{Amount: u128(f.Coin.Amount), Decimals: decimals, Asset: f.Coin.Asset, Payer: f.Payer, Merchant: f.Merchant,
+		Agent: f.Agent, Mandate: f.Mandate}
+	copy(p.OrderHash[:], f.OrderHash)
+	if tc, err := k.trust.Tier(ctx, identity.AgentID(f.Agent)); err == nil {
+		p.TrustScore, p.TrustTier = uint32(tc.Score), uint32(tc.Index)
+	}
+	body, err := p.Encode()
+	if err != nil {
+		return 0, chain.Wrapf(ErrRuleFailed, "%v", err)
+	}
+	res, b, _, err := k.run(ctx, f.Merchant, pb.Hook_HOOK_PAYMENT, contracts.EntryPayment, body, false)
+	if err != nil {
+		return 0, err
+	}
+	if res.Class != contracts.ClassOK {
+		return 0, failure(b, res)
+	}
+	switch res.Decision {
+	case contracts.DecisionAccept:
+		return 0, nil
+	case contracts.DecisionReject:
+		code, msg, _ := contracts.ReasonCode(res.Output)
+		return 0, chain.Wrapf(ErrRuleRejected, "%s: code %d: %s", RuleID(b.Rule), code, msg)
+	case contracts.DecisionHold:
+		secs, _ := contracts.HoldSeconds(res.Output)
+		return int64(min(secs, 1<<40)), nil
+	}
+	return 0, failure(b, contracts.Result{Class: contracts.ClassInvalidOutput, GasUsed: res.GasUsed})
+}
+
+// CheckClaim runs the merchant's claim rule: approve a refund at once, deny
+// (the merchant contests), or leave the claim to the merchant's response —
+// which is also the answer of a rule that fails.
+func (k *Keeper) CheckClaim(ctx *module.Context, f payments.ClaimFacts) (payments.ClaimVerdict, chain.Amount, error) {
+	if _, bound := k.BindingOf(ctx, f.Merchant, pb.Hook_HOOK_CLAIM); !bound {
+		return payments.ClaimNoAnswer, chain.Amount{}, nil
+	}
+	decimals, err := k.decimals(ctx, f.Claimed.Asset)
+	if err != nil {
+		return payments.ClaimNoAnswer, chain.Amount{}, err
+	}
+	c := contracts.Claim{Amount: u128(f.Claimed.Amount), Decimals: decimals, Asset: f.Claimed.Asset, Payer: f.Payer, Merchant: f.Merchant,
+		Agent: f.Agent, Payment: f.Payment, PaymentAmount: u128(f.Paid.Amount), Reason: f.Reason, CapturedAt: f.CapturedAt, Claim: f.Claim}
+	body, err := c.Encode()
+	if err != nil {
+		return payments.ClaimNoAnswer, chain.Amount{}, nil
+	}
+	res, _, _, err := k.run(ctx, f.Merchant, pb.Hook_HOOK_CLAIM, contracts.EntryClaim, body, false)
+	if err != nil {
+		return payments.ClaimNoAnswer, chain.Amount{}, err
+	}
+	if res.Class != contracts.ClassOK {
+		return payments.ClaimNoAnswer, chain.Amount{}, nil
+	}
+	switch res.Decision {
+	case contracts.DecisionApproveRefund:
+		amt, full, ok := contracts.RefundAmount(res.Output)
+		if !ok {
+			return payments.ClaimNoAnswer, chain.Amount{}, nil
+		}
+		refund := f.Claimed.Amount
+		if !full {
+			if a := amountOf(amt); a.Cmp(refund) < 0 {
+				refund = a
+			}
+		}
+		return payments.ClaimApprove, refund, nil
+	case contracts.DecisionDeny:
+		return payments.ClaimDeny, chain.Amount{}, nil
+	}
+	return payments.ClaimNoAnswer, chain.Amount{}, nil
+}
+
+// Explain runs a merchant's query hook read-only on the caller's bytes.
+func (k *Keeper) Explain(ctx *module.Context, merchant chain.Address, body []byte) (contracts.Result, error) {
+	if len(body) > contracts.MaxQuery {
+		return contracts.Result{}, chain.Wrapf(chain.ErrInvalidRequest, "query body of %d bytes, at most %d", len(body), contracts.MaxQuery)
+	}
+	res, _, bound, err := k.run(ctx, merchant, pb.Hook_HOOK_QUERY, contracts.EntryQuery, body, true)
+	if err != nil {
+		return res, err
+	}
+	if !bound {
+		return res, chain.Wrapf(ErrHookUnbound, "merchant %s has no query rule", merchant)
+	}
+	return res, nil
+}
+
+func (k *Keeper) decimals(ctx *module.Context, asset string) (uint8, error) {
+	a, err := k.bank.Asset(ctx, asset)
+	if err != nil {
+		return 0, err
+	}
+	return a.Decimals, nil
+}
