@@ -1,0 +1,5 @@
+//go:build darwin || freebsd
+
+package contracts
+
+const mapNoReserve = 0

@@ -1,0 +1,7 @@
+//go:build !(linux || darwin || freebsd)
+
+package contracts
+
+import "github.com/tetratelabs/wazero/experimental"
+
+func reserveMemory(uint64) experimental.LinearMemory { return nil }
