@@ -244,6 +244,7 @@ func TestBinariesDevChain(t *testing.T) {
 	}
 
 	checkPaymentsCLI(t, amp1, out)
+	checkRulesCLI(t, amp1)
 	checkIdentityCLI(t, amp1)
 
 	// SIGINT stops cleanly; `ampd start` restarts the same chain.

@@ -107,7 +107,7 @@ then print {"code","reason","message"} and exit non-zero (see docs/cli.md).`,
 	pf.StringVar(&e.node, "node", defaultNode(), "RPC address of the node (env AMP_NODE)")
 	pf.StringVarP(&e.output, "output", "o", "text", "output format: text or json")
 	pf.DurationVar(&e.timeout, "timeout", 30*time.Second, "how long to wait for the node, and for a tx to be committed")
-	root.AddCommand(keysCmd(e), txCmd(e), queryCmd(e), statusCmd(e), errorsCmd(e))
+	root.AddCommand(keysCmd(e), txCmd(e), queryCmd(e), rulesCmd(e), statusCmd(e), errorsCmd(e))
 	return root
 }
 
@@ -134,8 +134,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
+	var se silentExit
+	if errors.As(err, &se) {
+		return se.code
+	}
 	return e.fail(err)
 }
+
+// silentExit ends a command that already printed its verdict (amp rules
+// check) with an exit code and nothing more.
+type silentExit struct{ code int }
+
+func (s silentExit) Error() string { return fmt.Sprintf("exit %d", s.code) }
 
 // failure is the JSON shape of an error.
 type failure struct {

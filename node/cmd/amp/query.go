@@ -224,7 +224,7 @@ func queryCmd(e *env) *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(bankCmd, consCmd, identityQueryCmd(e), trustQueryCmd(e), delegationQueryCmd(e), paymentsQueryCmd(e), paramsQueryCmd(e), tx)
+	cmd.AddCommand(bankCmd, consCmd, identityQueryCmd(e), trustQueryCmd(e), rulesQueryCmd(e), delegationQueryCmd(e), paymentsQueryCmd(e), paramsQueryCmd(e), tx)
 	return cmd
 }
 

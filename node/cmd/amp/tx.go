@@ -37,7 +37,7 @@ func txCmd(e *env) *cobra.Command {
 			return &pb.MsgBurn{From: signer[:], Amount: amount}
 		})
 	bankCmd.AddCommand(send, mint, burn)
-	cmd.AddCommand(bankCmd, consortiumTxCmd(e), identityTxCmd(e), delegationTxCmd(e), paymentsTxCmd(e))
+	cmd.AddCommand(bankCmd, consortiumTxCmd(e), identityTxCmd(e), rulesTxCmd(e), delegationTxCmd(e), paymentsTxCmd(e))
 	return cmd
 }
 
