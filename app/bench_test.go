@@ -184,3 +184,54 @@ func BenchmarkPaymentsVsTransfers(b *testing.B) {
 	b.ReportMetric(pays/transfers, "pay/transfer")
 	b.ReportMetric(0, "ns/op")
 }
+
+// BenchmarkPaymentsWithRule executes blocks of agent payments to a merchant
+// without a rule, then to one whose payment hook runs max-amount.wasm (a
+// fresh sandbox instance per payment, one state read), and reports both
+// rates and their ratio.
+func BenchmarkPaymentsWithRule(b *testing.B) {
+	rate := func(withRule bool) float64 {
+		w := newShopWorldB(b)
+		w.app.invOnce = false
+		r := w.block(w.txBy([]chain.PrivKey{w.alice}, &pb.MsgGrantMandate{Person: addr(w.alice), AgentId: "agent-1", Terms: &pb.Terms{
+			Type: pb.MandateType_MANDATE_TYPE_AUTONOMOUS, ExpiresAt: genesisTime.Add(30 * 24 * time.Hour).Unix(),
+			Constraints: &pb.Constraints{Budget: usd(b, "1000"), Merchants: [][]byte{addr(w.shop)}}}}))
+		mustOK(b, r)
+		id := createdID(b, r.TxResults[0])
+		if withRule {
+			r := w.block(w.txBy([]chain.PrivKey{w.shop}, &pb.MsgDeployRule{Merchant: addr(w.shop), Code: exampleRule(b, "max-amount.wasm")}))
+			mustOK(b, r)
+			mustOK(b, w.block(w.txBy([]chain.PrivKey{w.shop}, &pb.MsgBindRule{Merchant: addr(w.shop), RuleId: createdID(b, r.TxResults[0]), Hook: pb.Hook_HOOK_PAYMENT})))
+		}
+		var blocks [][][]byte
+		for n := 0; n < b.N; {
+			var txs [][]byte
+			for i := 0; i < benchBlockTxs && n < b.N; i, n = i+1, n+1 {
+				txs = append(txs, w.pay(b, id, "0.000001", "bench-"+strconv.Itoa(n)))
+			}
+			blocks = append(blocks, txs)
+		}
+		for _, txs := range blocks {
+			for _, tx := range txs {
+				if r, _ := w.app.CheckTx(context.Background(), &abci.CheckTxRequest{Tx: tx}); r.Code != 0 {
+					b.Fatal(r.Log)
+				}
+			}
+		}
+		start := time.Now()
+		for _, txs := range blocks {
+			for _, res := range w.block(txs...).TxResults {
+				if res.Code != 0 {
+					b.Fatalf("tx failed: %s", res.Log)
+				}
+			}
+		}
+		return float64(b.N) / time.Since(start).Seconds()
+	}
+	plain := rate(false)
+	ruled := rate(true)
+	b.ReportMetric(plain, "pay-tx/s")
+	b.ReportMetric(ruled, "pay+rule-tx/s")
+	b.ReportMetric(ruled/plain, "with/without")
+	b.ReportMetric(0, "ns/op")
+}

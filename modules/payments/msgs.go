@@ -19,6 +19,11 @@ func (k *Keeper) Routes() []module.Route {
 		module.NewRoute(validateCapture, k.handleCapture),
 		module.NewRoute(validatePay, k.handlePay),
 		module.NewRoute(validateWindow, k.handleWindow),
+		module.NewRoute(validateFileClaim, k.handleFileClaim),
+		module.NewRoute(validateRespondClaim, k.handleRespondClaim),
+		module.NewRoute(validateArbitrateClaim, k.handleArbitrateClaim),
+		module.NewRoute(validateBond, k.handleBond),
+		module.NewRoute(validateUnbond, k.handleUnbond),
 	}
 }
 
@@ -224,10 +229,13 @@ func (k *Keeper) settle(ctx *module.Context, r *delegation.Reservation, mer *ide
 	st(ctx).Set(orderKey(mer.Address, orderHash), append([]byte{'p'}, binary.BigEndian.AppendUint64(nil, p.Id)...))
 	ctx.Emit("created", module.Attr{Key: "id", Value: PaymentID(p.Id)})
 	ctx.Emit("payment_captured",
-		module.Attr{Key: "payment_id", Value: PaymentID(p.Id), Index: true},
+		// Indexed: what wallets and merchants search by. The person is
+		// indexed through the transfer's "from"; every index entry costs
+		// the node a write per payment.
+		module.Attr{Key: "payment_id", Value: PaymentID(p.Id)},
 		module.Attr{Key: "mandate_id", Value: delegation.MandateID(md.Id), Index: true},
 		module.Attr{Key: "agent_id", Value: identity.AgentID(md.Agent), Index: true},
-		module.Attr{Key: "person", Value: person.String(), Index: true},
+		module.Attr{Key: "person", Value: person.String()},
 		module.Attr{Key: "merchant", Value: mer.Address.String(), Index: true},
 		module.Attr{Key: "asset", Value: p.Asset},
 		module.Attr{Key: "amount", Value: p.Amount},
@@ -251,8 +259,26 @@ func (k *Keeper) handleWindow(ctx *module.Context, m *pb.MsgSetProtectionWindow)
 	if err := k.params.Get(ctx, ParamMaxWindow, &hi); err != nil {
 		return err
 	}
-	if int64(m.Seconds) < lo || int64(m.Seconds) > hi {
+	if m.Seconds > uint64(hi) {
 		return chain.Wrapf(ErrWindowOutOfRange, "%d seconds: from the chain's %d to %d", m.Seconds, lo, hi)
+	}
+	if int64(m.Seconds) < lo {
+		// The bond-dependent window rule: only a bonded merchant may choose
+		// a window shorter than the chain's, down to a floor.
+		var floor int64
+		if err := k.params.Get(ctx, ParamBondedMinWindow, &floor); err != nil {
+			return err
+		}
+		bonded, err := k.Bonded(ctx, ma)
+		if err != nil {
+			return err
+		}
+		if !bonded {
+			return chain.Wrapf(ErrBondRequired, "%d seconds is below the chain's window of %d: it needs an active bond of at least %s", m.Seconds, lo, k.minBondText(ctx))
+		}
+		if int64(m.Seconds) < floor {
+			return chain.Wrapf(ErrWindowOutOfRange, "%d seconds: a bonded merchant chooses from %d to %d", m.Seconds, floor, hi)
+		}
 	}
 	st(ctx).Set(windowKey(ma), binary.BigEndian.AppendUint64(nil, m.Seconds))
 	ctx.Emit("protection_window_set",
@@ -299,16 +325,27 @@ func (k *Keeper) EndBlock(ctx *module.Context) error {
 		due = append(due, binary.BigEndian.Uint64(key[10:18]))
 		return true
 	})
+	// Claims whose response or arbitration deadline passed in silence are
+	// decided for the person before the releases, so a payment whose
+	// claim resolves now is released (what is left of it) in this block.
+	if err := k.claimDeadlines(ctx, now); err != nil {
+		return err
+	}
 	for _, n := range due {
 		if err := k.release(ctx, n); err != nil {
 			return err
 		}
 	}
-	return nil
+	if err := k.completeUnbondings(ctx, now); err != nil {
+		return err
+	}
+	// Last, the pool (refilled by this block's fees) pays its queue.
+	return k.payQueue(ctx)
 }
 
-// release pays an escrowed payment out to the merchant's settlement
-// account and tells the trust rating.
+// release pays an escrowed payment out when its release queue entry comes
+// due. A disputed payment waits: its claim's resolution releases what is
+// left of it (at once, if the window has passed by then).
 func (k *Keeper) release(ctx *module.Context, n uint64) error {
 	p, err := k.Payment(ctx, n)
 	if err != nil {
@@ -318,22 +355,5 @@ func (k *Keeper) release(ctx *module.Context, n uint64) error {
 	if p.Status != StatusEscrowed {
 		return nil
 	}
-	settle, _ := chain.AddressFromBytes(p.Settlement)
-	c := chain.Coin{Asset: p.Asset, Amount: amount(p.Amount)}
-	if err := k.bank.Send(ctx, EscrowAccount, settle, c); err != nil {
-		return fmt.Errorf("release %s: %w", PaymentID(n), err)
-	}
-	p.Status, p.ReleasedHeight = StatusReleased, ctx.Height
-	save(ctx, paymentKey(n), p)
-	if p.Asset == "USD" {
-		if err := k.trust.RecordSettledPayment(ctx, identity.AgentID(p.Agent), c.Amount); err != nil {
-			return err
-		}
-	}
-	ctx.Emit("payment_released",
-		module.Attr{Key: "payment_id", Value: PaymentID(n), Index: true},
-		module.Attr{Key: "merchant", Value: settle.String(), Index: true},
-		module.Attr{Key: "asset", Value: p.Asset},
-		module.Attr{Key: "amount", Value: p.Amount})
-	return nil
+	return k.payOut(ctx, p)
 }
