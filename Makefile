@@ -16,6 +16,7 @@ help:
 	@echo "make test-long  a soak: random crashes and restarts of a testnet under load for SOAK (default 10m)"
 	@echo "make bench    benchmarks and load figures against CometBFT's kvstore baseline"
 	@echo "make build    bin/ampd and bin/amp"
+	@echo "make rules    the example merchant rules (WebAssembly) into bin/rules and contracts/examples/wasm (installs AssemblyScript locally)"
 	@echo "make lint     gofmt, go vet, staticcheck"
 	@echo "make proto    regenerate chain/pb from chain/proto (needs protoc)"
 	@echo "make fuzz     run each fuzz target for FUZZTIME (default 30s)"
@@ -23,6 +24,13 @@ help:
 build:
 	$(GO) build -o $(BIN)/ampd ./node/cmd/ampd
 	$(GO) build -o $(BIN)/amp ./node/cmd/amp
+	mkdir -p $(BIN)/rules && cp contracts/examples/wasm/*.wasm $(BIN)/rules/
+
+# The example rules: npm ci's the pinned AssemblyScript compiler into
+# contracts/sdk/assemblyscript/node_modules, then contracts/examples/build.sh.
+.PHONY: rules
+rules:
+	GO=$(GO) OUT=$(BIN)/rules sh contracts/examples/build.sh
 
 run: build
 	$(BIN)/ampd dev

@@ -2,7 +2,9 @@ package app
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"os"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/amp-ledger/amp/chain"
 	"github.com/amp-ledger/amp/chain/pb"
+	"github.com/amp-ledger/amp/contracts"
 	"github.com/amp-ledger/amp/modules/payments"
 	"github.com/amp-ledger/amp/modules/rules"
 	"github.com/amp-ledger/amp/modules/trust"
@@ -153,4 +156,44 @@ func TestRulesDeterministicAcrossNodes(t *testing.T) {
 	}
 	var res abci.QueryResponse
 	_ = res
+}
+
+// TestGoRuleUploadedInPieces: a Go rule, too large for one tx, is uploaded
+// in order and deployed by its hash; it then decides payments like the
+// AssemblyScript one. Pieces out of order or a wrong hash are refused.
+func TestGoRuleUploadedInPieces(t *testing.T) {
+	// A Go guest's runtime start-up alone costs millions of gas: a chain
+	// that accepts Go rules raises the per-evaluation cap.
+	lim := contracts.DefaultLimits()
+	lim.MaxGas = 50_000_000
+	w := newShopWorldWith(t, map[string]any{rules.ParamLimits: lim})
+	id := w.grant(t)
+	code := exampleRule(t, "max-amount-go.wasm")
+	hash := sha256.Sum256(code)
+	const piece = 60 << 10
+	up := func(off int) *pb.MsgUploadCode {
+		end := min(off+piece, len(code))
+		return &pb.MsgUploadCode{Merchant: addr(w.shop), CodeHash: hash[:], Total: uint64(len(code)), Offset: uint64(off), Chunk: code[off:end]}
+	}
+	r := w.block(w.txBy([]chain.PrivKey{w.shop}, up(piece)))
+	wantResult(t, r.TxResults[0], rules.ErrRuleInvalid) // a new upload starts at 0
+	for off := 0; off < len(code); off += piece {
+		mustOK(t, w.block(w.txBy([]chain.PrivKey{w.shop}, up(off))))
+	}
+	wrong := sha256.Sum256([]byte("other"))
+	r = w.block(w.txBy([]chain.PrivKey{w.shop}, &pb.MsgDeployRule{Merchant: addr(w.shop), CodeHash: wrong[:]}))
+	wantResult(t, r.TxResults[0], rules.ErrRuleInvalid)
+	r = w.block(w.txBy([]chain.PrivKey{w.shop}, &pb.MsgDeployRule{Merchant: addr(w.shop), CodeHash: hash[:], Label: "go"}))
+	mustOK(t, r)
+	rule := createdID(t, r.TxResults[0])
+	mustOK(t, w.block(w.txBy([]chain.PrivKey{w.shop}, &pb.MsgBindRule{Merchant: addr(w.shop), RuleId: rule, Hook: pb.Hook_HOOK_PAYMENT})))
+	r = w.block(w.pay(t, id, "6", "g-1"))
+	wantResult(t, r.TxResults[0], rules.ErrRuleRejected)
+	r = w.block(w.pay(t, id, "4", "g-2"))
+	wantResult(t, r.TxResults[0], nil)
+	var rv rules.Rule
+	w.query("/rules/rule/"+rule, &rv)
+	if rv.Size != len(code) || rv.CodeHash != hex.EncodeToString(hash[:]) {
+		t.Fatalf("deployed rule %+v", rv)
+	}
 }

@@ -79,12 +79,15 @@ func (Hook) EnumDescriptor() ([]byte, []int) {
 
 // MsgDeployRule stores a rule's code, after the deploy-time checks, under
 // its SHA-256; the ledger assigns the rule id. Signed by the merchant or
-// its acquirer.
+// its acquirer. The code comes in the message, or — for code larger than a
+// tx (a Go rule) — from a completed upload (MsgUploadCode) named by
+// code_hash.
 type MsgDeployRule struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Merchant      []byte                 `protobuf:"bytes,1,opt,name=merchant,proto3" json:"merchant,omitempty"`
-	Code          []byte                 `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`   // the WebAssembly module (rules_v1 ABI)
-	Label         string                 `protobuf:"bytes,3,opt,name=label,proto3" json:"label,omitempty"` // a name for people, at most 64 bytes
+	Code          []byte                 `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`                         // the WebAssembly module (rules_v1 ABI)
+	Label         string                 `protobuf:"bytes,3,opt,name=label,proto3" json:"label,omitempty"`                       // a name for people, at most 64 bytes
+	CodeHash      []byte                 `protobuf:"bytes,4,opt,name=code_hash,json=codeHash,proto3" json:"code_hash,omitempty"` // with no code: the SHA-256 of an uploaded module
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -140,6 +143,93 @@ func (x *MsgDeployRule) GetLabel() string {
 	return ""
 }
 
+func (x *MsgDeployRule) GetCodeHash() []byte {
+	if x != nil {
+		return x.CodeHash
+	}
+	return nil
+}
+
+// MsgUploadCode carries one piece of a module too large for one tx, in
+// order: offset must be the length uploaded so far. One upload per merchant
+// is kept; a new code_hash starts over. Signed by the merchant or its
+// acquirer.
+type MsgUploadCode struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Merchant      []byte                 `protobuf:"bytes,1,opt,name=merchant,proto3" json:"merchant,omitempty"`
+	CodeHash      []byte                 `protobuf:"bytes,2,opt,name=code_hash,json=codeHash,proto3" json:"code_hash,omitempty"` // SHA-256 of the whole module
+	Total         uint64                 `protobuf:"varint,3,opt,name=total,proto3" json:"total,omitempty"`                      // the whole module's size
+	Offset        uint64                 `protobuf:"varint,4,opt,name=offset,proto3" json:"offset,omitempty"`
+	Chunk         []byte                 `protobuf:"bytes,5,opt,name=chunk,proto3" json:"chunk,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MsgUploadCode) Reset() {
+	*x = MsgUploadCode{}
+	mi := &file_amp_rules_v1_rules_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MsgUploadCode) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MsgUploadCode) ProtoMessage() {}
+
+func (x *MsgUploadCode) ProtoReflect() protoreflect.Message {
+	mi := &file_amp_rules_v1_rules_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MsgUploadCode.ProtoReflect.Descriptor instead.
+func (*MsgUploadCode) Descriptor() ([]byte, []int) {
+	return file_amp_rules_v1_rules_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *MsgUploadCode) GetMerchant() []byte {
+	if x != nil {
+		return x.Merchant
+	}
+	return nil
+}
+
+func (x *MsgUploadCode) GetCodeHash() []byte {
+	if x != nil {
+		return x.CodeHash
+	}
+	return nil
+}
+
+func (x *MsgUploadCode) GetTotal() uint64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *MsgUploadCode) GetOffset() uint64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *MsgUploadCode) GetChunk() []byte {
+	if x != nil {
+		return x.Chunk
+	}
+	return nil
+}
+
 // MsgBindRule binds a deployed rule of the merchant to a free hook.
 // Signed by the merchant or its acquirer.
 type MsgBindRule struct {
@@ -153,7 +243,7 @@ type MsgBindRule struct {
 
 func (x *MsgBindRule) Reset() {
 	*x = MsgBindRule{}
-	mi := &file_amp_rules_v1_rules_proto_msgTypes[1]
+	mi := &file_amp_rules_v1_rules_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -165,7 +255,7 @@ func (x *MsgBindRule) String() string {
 func (*MsgBindRule) ProtoMessage() {}
 
 func (x *MsgBindRule) ProtoReflect() protoreflect.Message {
-	mi := &file_amp_rules_v1_rules_proto_msgTypes[1]
+	mi := &file_amp_rules_v1_rules_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -178,7 +268,7 @@ func (x *MsgBindRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MsgBindRule.ProtoReflect.Descriptor instead.
 func (*MsgBindRule) Descriptor() ([]byte, []int) {
-	return file_amp_rules_v1_rules_proto_rawDescGZIP(), []int{1}
+	return file_amp_rules_v1_rules_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *MsgBindRule) GetMerchant() []byte {
@@ -215,7 +305,7 @@ type MsgUpgradeRule struct {
 
 func (x *MsgUpgradeRule) Reset() {
 	*x = MsgUpgradeRule{}
-	mi := &file_amp_rules_v1_rules_proto_msgTypes[2]
+	mi := &file_amp_rules_v1_rules_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -227,7 +317,7 @@ func (x *MsgUpgradeRule) String() string {
 func (*MsgUpgradeRule) ProtoMessage() {}
 
 func (x *MsgUpgradeRule) ProtoReflect() protoreflect.Message {
-	mi := &file_amp_rules_v1_rules_proto_msgTypes[2]
+	mi := &file_amp_rules_v1_rules_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -240,7 +330,7 @@ func (x *MsgUpgradeRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MsgUpgradeRule.ProtoReflect.Descriptor instead.
 func (*MsgUpgradeRule) Descriptor() ([]byte, []int) {
-	return file_amp_rules_v1_rules_proto_rawDescGZIP(), []int{2}
+	return file_amp_rules_v1_rules_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *MsgUpgradeRule) GetMerchant() []byte {
@@ -275,7 +365,7 @@ type MsgUnbindRule struct {
 
 func (x *MsgUnbindRule) Reset() {
 	*x = MsgUnbindRule{}
-	mi := &file_amp_rules_v1_rules_proto_msgTypes[3]
+	mi := &file_amp_rules_v1_rules_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -287,7 +377,7 @@ func (x *MsgUnbindRule) String() string {
 func (*MsgUnbindRule) ProtoMessage() {}
 
 func (x *MsgUnbindRule) ProtoReflect() protoreflect.Message {
-	mi := &file_amp_rules_v1_rules_proto_msgTypes[3]
+	mi := &file_amp_rules_v1_rules_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -300,7 +390,7 @@ func (x *MsgUnbindRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MsgUnbindRule.ProtoReflect.Descriptor instead.
 func (*MsgUnbindRule) Descriptor() ([]byte, []int) {
-	return file_amp_rules_v1_rules_proto_rawDescGZIP(), []int{3}
+	return file_amp_rules_v1_rules_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *MsgUnbindRule) GetMerchant() []byte {
@@ -330,7 +420,7 @@ type MsgSetRuleState struct {
 
 func (x *MsgSetRuleState) Reset() {
 	*x = MsgSetRuleState{}
-	mi := &file_amp_rules_v1_rules_proto_msgTypes[4]
+	mi := &file_amp_rules_v1_rules_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -342,7 +432,7 @@ func (x *MsgSetRuleState) String() string {
 func (*MsgSetRuleState) ProtoMessage() {}
 
 func (x *MsgSetRuleState) ProtoReflect() protoreflect.Message {
-	mi := &file_amp_rules_v1_rules_proto_msgTypes[4]
+	mi := &file_amp_rules_v1_rules_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -355,7 +445,7 @@ func (x *MsgSetRuleState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MsgSetRuleState.ProtoReflect.Descriptor instead.
 func (*MsgSetRuleState) Descriptor() ([]byte, []int) {
-	return file_amp_rules_v1_rules_proto_rawDescGZIP(), []int{4}
+	return file_amp_rules_v1_rules_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *MsgSetRuleState) GetMerchant() []byte {
@@ -383,11 +473,18 @@ var File_amp_rules_v1_rules_proto protoreflect.FileDescriptor
 
 const file_amp_rules_v1_rules_proto_rawDesc = "" +
 	"\n" +
-	"\x18amp/rules/v1/rules.proto\x12\famp.rules.v1\"U\n" +
+	"\x18amp/rules/v1/rules.proto\x12\famp.rules.v1\"r\n" +
 	"\rMsgDeployRule\x12\x1a\n" +
 	"\bmerchant\x18\x01 \x01(\fR\bmerchant\x12\x12\n" +
 	"\x04code\x18\x02 \x01(\fR\x04code\x12\x14\n" +
-	"\x05label\x18\x03 \x01(\tR\x05label\"j\n" +
+	"\x05label\x18\x03 \x01(\tR\x05label\x12\x1b\n" +
+	"\tcode_hash\x18\x04 \x01(\fR\bcodeHash\"\x8c\x01\n" +
+	"\rMsgUploadCode\x12\x1a\n" +
+	"\bmerchant\x18\x01 \x01(\fR\bmerchant\x12\x1b\n" +
+	"\tcode_hash\x18\x02 \x01(\fR\bcodeHash\x12\x14\n" +
+	"\x05total\x18\x03 \x01(\x04R\x05total\x12\x16\n" +
+	"\x06offset\x18\x04 \x01(\x04R\x06offset\x12\x14\n" +
+	"\x05chunk\x18\x05 \x01(\fR\x05chunk\"j\n" +
 	"\vMsgBindRule\x12\x1a\n" +
 	"\bmerchant\x18\x01 \x01(\fR\bmerchant\x12\x17\n" +
 	"\arule_id\x18\x02 \x01(\tR\x06ruleId\x12&\n" +
@@ -424,14 +521,15 @@ func file_amp_rules_v1_rules_proto_rawDescGZIP() []byte {
 }
 
 var file_amp_rules_v1_rules_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_amp_rules_v1_rules_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_amp_rules_v1_rules_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_amp_rules_v1_rules_proto_goTypes = []any{
 	(Hook)(0),               // 0: amp.rules.v1.Hook
 	(*MsgDeployRule)(nil),   // 1: amp.rules.v1.MsgDeployRule
-	(*MsgBindRule)(nil),     // 2: amp.rules.v1.MsgBindRule
-	(*MsgUpgradeRule)(nil),  // 3: amp.rules.v1.MsgUpgradeRule
-	(*MsgUnbindRule)(nil),   // 4: amp.rules.v1.MsgUnbindRule
-	(*MsgSetRuleState)(nil), // 5: amp.rules.v1.MsgSetRuleState
+	(*MsgUploadCode)(nil),   // 2: amp.rules.v1.MsgUploadCode
+	(*MsgBindRule)(nil),     // 3: amp.rules.v1.MsgBindRule
+	(*MsgUpgradeRule)(nil),  // 4: amp.rules.v1.MsgUpgradeRule
+	(*MsgUnbindRule)(nil),   // 5: amp.rules.v1.MsgUnbindRule
+	(*MsgSetRuleState)(nil), // 6: amp.rules.v1.MsgSetRuleState
 }
 var file_amp_rules_v1_rules_proto_depIdxs = []int32{
 	0, // 0: amp.rules.v1.MsgBindRule.hook:type_name -> amp.rules.v1.Hook
@@ -455,7 +553,7 @@ func file_amp_rules_v1_rules_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_amp_rules_v1_rules_proto_rawDesc), len(file_amp_rules_v1_rules_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   5,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

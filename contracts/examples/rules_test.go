@@ -765,6 +765,7 @@ func selfTest(t *testing.T, file string) []step {
 	steps = append(steps, run("payment trusted", trusted))
 	steps = append(steps, run("payment 0", paymentIn(alice, usd(0), t0+300)))
 	steps = append(steps, run("claim 3", claimIn(usd(300), reasonNotReceived)))
+	steps = append(steps, run("claim other", claimIn(usd(300), 6)))
 	steps = append(steps, run("query hello", queryIn([]byte("hello"), t0+400)))
 	steps = append(steps, run("query write", queryIn([]byte("write"), t0+400)))
 	steps = append(steps, run("query del", queryIn([]byte("del"), t0+400)))
@@ -863,8 +864,15 @@ func TestSDKSelfTest(t *testing.T) {
 		t.Errorf("%s", c)
 	}
 
+	// Deny: the lone surrogate became U+FFFD.
+	c = as[4]
+	wantDecision(t, c.what, c.res, deny)
+	if le.Uint32(c.res.out) != 5 || string(c.res.out[4:]) != "\uFFFDbad" {
+		t.Errorf("%s", c)
+	}
+
 	// Query: read-only state, sha256.
-	q := as[4]
+	q := as[5]
 	wantDecision(t, q.what, q.res, ok)
 	sum := sha256.Sum256([]byte("hello"))
 	want := append(sum[:], 1, 2, 3)
@@ -874,7 +882,7 @@ func TestSDKSelfTest(t *testing.T) {
 	if !bytes.Equal(q.res.out, want) {
 		t.Errorf("query answer %x, want %x", q.res.out, want)
 	}
-	for _, s := range as[5:] {
+	for _, s := range as[6:] {
 		var tr *trap
 		if !errors.As(s.res.err, &tr) || tr.class != "trap" {
 			t.Errorf("%s: want a trap", s)

@@ -22,6 +22,7 @@ func (k *Keeper) Routes() []module.Route {
 		module.NewRoute(validateUpgrade, k.handleUpgrade),
 		module.NewRoute(validateUnbind, k.handleUnbind),
 		module.NewRoute(validateSetState, k.handleSetState),
+		module.NewRoute(validateUpload, k.handleUpload),
 	}
 }
 
@@ -43,8 +44,11 @@ func validateDeploy(m *pb.MsgDeployRule) error {
 	if err := validMerchant(m.Merchant); err != nil {
 		return err
 	}
-	if len(m.Code) == 0 {
-		return chain.Wrapf(ErrRuleInvalid, "no code")
+	switch {
+	case len(m.Code) == 0 && len(m.CodeHash) != 32:
+		return chain.Wrapf(ErrRuleInvalid, "no code: give the code, or the 32-byte hash of an upload")
+	case len(m.Code) > 0 && len(m.CodeHash) > 0:
+		return chain.Wrapf(ErrRuleInvalid, "give the code or the hash of an upload, not both")
 	}
 	if len(m.Label) > 64 || !utf8.ValidString(m.Label) || strings.IndexFunc(m.Label, func(r rune) bool { return r < 0x20 }) >= 0 {
 		return chain.Wrapf(chain.ErrInvalidRequest, "label must be UTF-8 text of at most 64 bytes")
@@ -114,7 +118,13 @@ func (k *Keeper) handleDeploy(ctx *module.Context, m *pb.MsgDeployRule) error {
 	if err := k.params.Get(ctx, ParamDeployGasPer, &perByte); err != nil {
 		return err
 	}
-	metered, problems := Check(m.Code, lim, sched)
+	code := m.Code
+	if len(code) == 0 {
+		if code, err = k.takeUpload(ctx, mer.Address, m.CodeHash); err != nil {
+			return err
+		}
+	}
+	metered, problems := Check(code, lim, sched)
 	if len(problems) > 0 {
 		msgs := make([]string, len(problems))
 		for i, p := range problems {
@@ -124,10 +134,10 @@ func (k *Keeper) handleDeploy(ctx *module.Context, m *pb.MsgDeployRule) error {
 		// change between releases.
 		return chain.Wrapf(ErrRuleInvalid, "%s", strings.Join(msgs, ", "))
 	}
-	ch, mh := sum(m.Code), sum(metered)
+	ch, mh := sum(code), sum(metered)
 	s := st(ctx)
 	if s.Get(codeKey(ch)) == nil {
-		s.Set(codeKey(ch), m.Code)
+		s.Set(codeKey(ch), code)
 	}
 	if s.Get(meteredKey(mh)) == nil {
 		s.Set(meteredKey(mh), metered)
@@ -137,9 +147,9 @@ func (k *Keeper) handleDeploy(ctx *module.Context, m *pb.MsgDeployRule) error {
 		n = binary.BigEndian.Uint64(v) + 1
 	}
 	s.Set([]byte("n/rule"), binary.BigEndian.AppendUint64(nil, n))
-	r := Rule{ID: RuleID(n), Merchant: mer.Address, Label: m.Label, CodeHash: hexHash(ch), MeteredHash: hexHash(mh), Size: len(m.Code),
+	r := Rule{ID: RuleID(n), Merchant: mer.Address, Label: m.Label, CodeHash: hexHash(ch), MeteredHash: hexHash(mh), Size: len(code),
 		ABI: contracts.ABIVersion, GasScheduleVersion: sched.Version, InstrumentVersion: contracts.InstrumentVersion,
-		DeployGas: perByte * uint64(len(m.Code)), DeployedHeight: ctx.Height}
+		DeployGas: perByte * uint64(len(code)), DeployedHeight: ctx.Height}
 	b, _ := json.Marshal(r)
 	s.Set(ruleKey(n), b)
 	ctx.UseGas(r.DeployGas)

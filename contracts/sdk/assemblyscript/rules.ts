@@ -3,7 +3,7 @@
 // A rule is one entry file that re-exports the ABI markers and exports
 // `evaluate`:
 //
-//   import { Entry, Decision, payment, accept, reject, defaultFor } from "../../sdk/assemblyscript/rules";
+//   import { Entry, Decision, U128, payment, accept, reject, defaultFor } from "../../sdk/assemblyscript/rules";
 //   export { rules_abi_v1, rule_buffer } from "../../sdk/assemblyscript/rules";
 //
 //   export function evaluate(entry: i32, inLen: i32): Decision {
@@ -14,7 +14,9 @@
 //
 // AssemblyScript exports only what the entry file exports, which is why the
 // two markers are re-exported there; `memory` is exported by the compiler.
-// Build with: asc rule.ts -O3 --runtime stub --noAssert --use abort= -o rule.wasm
+// Build with: asc rule.ts -O3 --runtime stub --noAssert --use abort= --exportStart _initialize -o rule.wasm
+// (the last flag turns the stub runtime's start function into the optional
+// _initialize export: the ABI forbids a start section).
 //
 // The input lives in the I/O buffer (`rule_buffer`): the accessors below read
 // it in place and allocate nothing; decision helpers write the output over it,
@@ -344,17 +346,24 @@ export namespace query {
 
 // ---------------------------------------------------------------- strings
 
-/** Writes s as UTF-8 at dst, at most cap bytes, never splitting a character. Returns the bytes written. */
+/**
+ * Writes s as UTF-8 at dst, at most cap bytes, never splitting a character
+ * (lone surrogates become U+FFFD, so the result is always valid UTF-8).
+ * Returns the bytes written.
+ */
 export function utf8Into(s: string, dst: usize, cap: i32): i32 {
   let n = 0;
   const len = s.length;
   for (let i = 0; i < len; i++) {
     let c = <u32>s.charCodeAt(i);
-    if (c >= 0xd800 && c < 0xdc00 && i + 1 < len) {
-      const c2 = <u32>s.charCodeAt(i + 1);
-      if (c2 >= 0xdc00 && c2 < 0xe000) {
+    if (c >= 0xd800 && c < 0xe000) {
+      // a surrogate pair, or a lone surrogate that UTF-8 cannot carry (U+FFFD)
+      const c2 = i + 1 < len ? <u32>s.charCodeAt(i + 1) : 0;
+      if (c < 0xdc00 && c2 >= 0xdc00 && c2 < 0xe000) {
         c = 0x10000 + ((c - 0xd800) << 10) + (c2 - 0xdc00);
         i++;
+      } else {
+        c = 0xfffd;
       }
     }
     if (c < 0x80) {

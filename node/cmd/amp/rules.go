@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -47,21 +48,29 @@ func rulesTxCmd(e *env) *cobra.Command {
 		Long: `Deploy the rule in FILE.wasm for the merchant. The ledger runs the deploy-time
 checks ("amp rules check FILE.wasm" runs them locally first), injects its gas
 meter and stores the code by its SHA-256; the tx prints the rule id ("id").
-Binding it to a hook is a separate step ("amp tx rules bind").`,
+A module larger than one tx (a Go rule, ~1.8 MB) is first uploaded in pieces
+of about 62 KiB, one tx each, then deployed by its hash. Binding it to a hook
+is a separate step ("amp tx rules bind").`,
 		Args: cobra.ExactArgs(1),
-	}, "name (or address) of the merchant's key or its acquirer's", nil, func(_ context.Context, c *client.Client, signer chain.Address, args []string) (proto.Message, []chain.PrivKey, error) {
+	}, "name (or address) of the merchant's key or its acquirer's", nil, func(ctx context.Context, c *client.Client, signer chain.Address, args []string) (proto.Message, []chain.PrivKey, error) {
 		code, err := os.ReadFile(args[0])
 		if err != nil {
 			return nil, nil, usagef("read %s: %v", args[0], err)
-		}
-		if len(code) > maxRuleInTx {
-			return nil, nil, usagef("%s has %d bytes; a deploy tx carries at most %d (a Go rule is ~1.8 MB: see docs/rules-sdk.md)", args[0], len(code), maxRuleInTx)
 		}
 		m, err := merchantOf(signer, c)
 		if err != nil {
 			return nil, nil, err
 		}
-		return &pb.MsgDeployRule{Merchant: m[:], Code: code, Label: label}, nil, nil
+		if len(code) <= maxRuleInTx {
+			return &pb.MsgDeployRule{Merchant: m[:], Code: code, Label: label}, nil, nil
+		}
+		// Too large for one tx (a Go rule): upload it in pieces first,
+		// then deploy it by its hash.
+		hash, err := uploadCode(ctx, c, signer, m, code, e.stderr)
+		if err != nil {
+			return nil, nil, err
+		}
+		return &pb.MsgDeployRule{Merchant: m[:], CodeHash: hash[:], Label: label}, nil, nil
 	})
 	deploy.Flags().StringVar(&label, "label", "", "a name for people (at most 64 bytes)")
 	addMerchant(deploy)
@@ -128,6 +137,28 @@ bytes; --delete removes the key.`,
 
 	cmd.AddCommand(deploy, bind, upgrade, unbind, setState)
 	return cmd
+}
+
+// uploadPiece is the code carried by one upload tx.
+const uploadPiece = maxRuleInTx - 1024
+
+// uploadCode sends code in pieces (MsgUploadCode), each waiting for its
+// commit, and returns its hash for the deploy.
+func uploadCode(ctx context.Context, c *client.Client, signer, merchant chain.Address, code []byte, progress io.Writer) ([32]byte, error) {
+	hash := sha256.Sum256(code)
+	key, err := c.Key(signer.String())
+	if err != nil {
+		return hash, err
+	}
+	for off := 0; off < len(code); off += uploadPiece {
+		end := min(off+uploadPiece, len(code))
+		msg := &pb.MsgUploadCode{Merchant: merchant[:], CodeHash: hash[:], Total: uint64(len(code)), Offset: uint64(off), Chunk: code[off:end]}
+		if _, err := c.SubmitSigned(ctx, []chain.PrivKey{key.PrivKey()}, chain.TxOptions{}, msg); err != nil {
+			return hash, fmt.Errorf("upload at %d of %d bytes: %w", off, len(code), err)
+		}
+		fmt.Fprintf(progress, "uploaded %d of %d bytes\n", end, len(code))
+	}
+	return hash, nil
 }
 
 // stateValue is the value flags of set-state.
@@ -250,9 +281,6 @@ passes. It exits 1 if the rule would be rejected.`,
 				cancel()
 			}
 			metered, problems := rules.Check(code, lim, sched)
-			if len(code) > maxRuleInTx {
-				problems = append(problems, contracts.Problem{Code: "tx_size", Message: fmt.Sprintf("%d bytes do not fit in one deploy tx (at most %d)", len(code), maxRuleInTx)})
-			}
 			h := sha256.Sum256(code)
 			out := checkOutput{File: args[0], Size: len(code), CodeHash: hex.EncodeToString(h[:]), Checked: source, Problems: problems, OK: len(problems) == 0}
 			if out.OK {

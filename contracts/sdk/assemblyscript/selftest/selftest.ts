@@ -7,15 +7,16 @@
 // payment: amount 0 → abort(77, "zero amount"); else events describing the
 //   input, state writes, then REJECT 7 with an over-long message (cut at 200
 //   bytes) — or HOLD 60 when the trust score is 1000.
-// claim:   events describing the claim, APPROVE_REFUND of claimed − 1 base unit.
+// claim:   events describing the claim, APPROVE_REFUND of claimed − 1 base unit;
+//   reason 6 (other): DENY 5 with a message holding a lone surrogate.
 // query:   body "write" tries state_set (traps); body "del" tries state_del
 //   (traps); otherwise answers sha256(body) ++ state "k1" ++ getU64("n") as 8
 //   bytes ++ getU128("big") as 16 bytes ++ has("gone").
 import {
-  Entry, Decision, U128, Key, Ctx, payment, claim, query, state,
+  Entry, Decision, ClaimReason, U128, Key, Ctx, payment, claim, query, state,
   blockHeight, blockTime, blockDay, ruleVersion, abiMinor, ctxGet,
   emit, emitRaw, emitString, abort, sha256,
-  reject, hold, approveRefundAmount, answerRaw, utf8Into,
+  reject, hold, deny, approveRefundAmount, answerRaw, utf8Into,
 } from "../rules";
 export { rules_abi_v1, rule_buffer } from "../rules";
 
@@ -106,6 +107,7 @@ export function evaluate(entry: i32, inLen: i32): Decision {
     store<u8>(p, claim.assetIs("USD") ? 1 : 0); p += 1;
     emitRaw(OUT, <i32>(p - OUT));
     emitString(claim.asset());
+    if (claim.reason() == ClaimReason.Other) return deny(5, "\uD800bad"); // lone surrogate: U+FFFD
     return approveRefundAmount(claim.amount().sub(U128.fromU64(1)));
   }
   // query

@@ -197,8 +197,34 @@ func (d Decision) OutputLen() int { return int(d >> 32) }
 
 func pack(n int, o Outcome) Decision { return Decision(uint64(n)<<32 | uint64(o)) }
 
-// putText writes s at off, at most max bytes, never splitting a character.
+// putText writes s at off, at most max bytes, never splitting a character;
+// invalid UTF-8 becomes U+FFFD (the host refuses invalid messages).
 func putText(off int, s string, max int) int {
+	return copy(buffer[off:], cutText(s, max))
+}
+
+// cutText is s as valid UTF-8 of at most max bytes.
+func cutText(s string, max int) string {
+	if !utf8.ValidString(s) {
+		// each run of invalid bytes becomes one U+FFFD (as strings.ToValidUTF8,
+		// without linking package strings into every rule)
+		b := make([]byte, 0, len(s)+3)
+		bad := false
+		for len(s) > 0 {
+			r, n := utf8.DecodeRuneInString(s)
+			if r == utf8.RuneError && n == 1 {
+				if !bad {
+					b = utf8.AppendRune(b, utf8.RuneError)
+				}
+				bad = true
+			} else {
+				b = append(b, s[:n]...)
+				bad = false
+			}
+			s = s[n:]
+		}
+		s = string(b)
+	}
 	if len(s) > max {
 		i := max
 		for i > 0 && !utf8.RuneStart(s[i]) {
@@ -206,7 +232,7 @@ func putText(off int, s string, max int) int {
 		}
 		s = s[:i]
 	}
-	return copy(buffer[off:], s)
+	return s
 }
 
 func codeAndMessage(o Outcome, code uint32, msg string) Decision {

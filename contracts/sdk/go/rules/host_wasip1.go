@@ -190,9 +190,7 @@ func EmitString(s string) { hostEmitEvent(unsafe.Pointer(unsafe.StringData(s)), 
 // Abort ends the evaluation with result class abort and code. It does not
 // return.
 func Abort(code int32, msg string) {
-	if len(msg) > MaxMessage {
-		msg = msg[:MaxMessage]
-	}
+	msg = cutText(msg, MaxMessage)
 	hostAbort(code, unsafe.Pointer(unsafe.StringData(msg)), uint32(len(msg)))
 	panic("rules: abort returned")
 }

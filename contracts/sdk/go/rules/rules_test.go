@@ -143,6 +143,12 @@ func TestInputAndDecisions(t *testing.T) {
 		!utf8.Valid(buffer[4:d.OutputLen()]) {
 		t.Fatalf("reject: %d bytes", d.OutputLen())
 	}
+	if d := Deny(9, "a\xffb"); d.OutputLen() != 4+5 || string(buffer[4:9]) != "a\uFFFDb" {
+		t.Fatalf("deny with invalid UTF-8: %q", buffer[4:d.OutputLen()])
+	}
+	if d := Deny(9, "\xed\xa0\x80x\xff\xfe"); string(buffer[4:d.OutputLen()]) != "\uFFFDx\uFFFD" {
+		t.Fatalf("deny with invalid UTF-8: %q", buffer[4:d.OutputLen()])
+	}
 	if d := Hold(2592000); d.Outcome() != OutcomeHold || d.OutputLen() != 8 || binary.LittleEndian.Uint64(buffer[:]) != 2592000 {
 		t.Fatal("hold")
 	}

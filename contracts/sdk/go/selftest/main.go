@@ -111,6 +111,9 @@ func evaluate(in rules.Input) rules.Decision {
 		b = append(b, b2u(c.AssetIs("USD")))
 		rules.Emit(b)
 		rules.EmitString(c.Asset())
+		if c.Reason() == rules.ReasonOther {
+			return rules.Deny(5, "\xed\xa0\x80bad") // a UTF-8-encoded surrogate: U+FFFD
+		}
 		return rules.ApproveRefundAmount(c.Amount().Sub(rules.U64(1)))
 	}
 	body := in.Query()
