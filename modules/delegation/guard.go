@@ -19,12 +19,17 @@ type Payment struct {
 // Reservation is what Reserve counted, so that Consume and Release undo
 // exactly that.
 type Reservation struct {
+	// Mandate is the mandate as Reserve left it, or as the caller loaded it
+	// in this tx (a token captured later): Consume works on it.
 	Mandate     *pb.Mandate
 	PeriodIndex int64
 	Day         int64
 	// Approver is the device (or the person) whose signature approved an
 	// amount above the approval threshold; zero if none was needed.
 	Approver chain.Address
+	// checked: Reserve ran the usability checks in this very tx, so a
+	// direct payment's Consume need not read the agent and binding again.
+	checked bool
 }
 
 // usable fails unless the mandate is activated and unexpired at the block
@@ -62,11 +67,10 @@ func periodOf(m *pb.Mandate, now int64) int64 {
 // of a direct payment): every constraint of the mandate, the approval
 // threshold and the agent's tier caps; then it reserves the amount against
 // the budget, the period and the agent's day.
-func (k *Keeper) Reserve(ctx *module.Context, mandate uint64, p Payment) (*Reservation, error) {
-	m, err := k.Mandate(ctx, mandate)
-	if err != nil {
-		return nil, err
-	}
+//
+// m is the mandate as loaded in this tx; Reserve updates and saves it.
+func (k *Keeper) Reserve(ctx *module.Context, m *pb.Mandate, p Payment) (*Reservation, error) {
+	var err error
 	if m.Agent != p.Agent.Number {
 		return nil, chain.Wrapf(ErrMandateNotOwned, "%s is a mandate of %s, not of %s", MandateID(m.Id), agentID(m.Agent), p.Agent.ID())
 	}
@@ -116,7 +120,7 @@ func (k *Keeper) Reserve(ctx *module.Context, mandate uint64, p Payment) (*Reser
 			return nil, chain.Wrapf(ErrOverPaymentCount, "%d payments this period already, the limit is %d", m.PeriodCount, c.PerPeriodCount)
 		}
 	}
-	r := &Reservation{Mandate: m, PeriodIndex: m.PeriodIndex, Day: utcDay(now)}
+	r := &Reservation{Mandate: m, PeriodIndex: m.PeriodIndex, Day: utcDay(now), checked: true}
 	if t.Type == pb.MandateType_MANDATE_TYPE_AUTONOMOUS {
 		if th, ok := optAmount(t.Constraints.ApprovalAbove); ok && amt.Cmp(th) > 0 {
 			if r.Approver, err = k.approval(ctx, m, p.Coin); err != nil {
@@ -188,12 +192,11 @@ func (k *Keeper) checkTier(ctx *module.Context, m *pb.Mandate, p Payment) error 
 // reservation becomes spend; what was reserved but not captured is freed.
 // An IMMEDIATE mandate, or one whose budget is used up, finishes.
 func (k *Keeper) Consume(ctx *module.Context, r *Reservation, reserved, captured chain.Amount) (*pb.Mandate, error) {
-	m, err := k.Mandate(ctx, r.Mandate.Id)
-	if err != nil {
-		return nil, err
-	}
-	if err := k.usable(ctx, m); err != nil {
-		return nil, err
+	m := r.Mandate
+	if !r.checked {
+		if err := k.usable(ctx, m); err != nil {
+			return nil, err
+		}
 	}
 	if captured.Cmp(reserved) > 0 {
 		return nil, chain.Wrapf(ErrOrderInconsistent, "captures %s base units, more than the %s authorised", captured, reserved)

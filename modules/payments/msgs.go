@@ -72,7 +72,7 @@ func validateWindow(m *pb.MsgSetProtectionWindow) error {
 // order is a payment request after the checks that need no mandate: the
 // mandate's agent signed, the merchant is registered, the order is new.
 type order struct {
-	mandate uint64
+	mandate *pb.Mandate
 	req     delegation.Payment
 }
 
@@ -98,7 +98,7 @@ func (k *Keeper) order(ctx *module.Context, mandateID string, merchant []byte, c
 		return nil, chain.Wrapf(ErrDuplicateOrder, "%s already has a token or payment for order %x", ma, orderHash)
 	}
 	coin, _ := bank.CoinFromProto(c)
-	return &order{mandate: n, req: delegation.Payment{Agent: agent, Merchant: mer, Coin: coin, OrderHash: orderHash}}, nil
+	return &order{mandate: md, req: delegation.Payment{Agent: agent, Merchant: mer, Coin: coin, OrderHash: orderHash}}, nil
 }
 
 func (k *Keeper) handleAuthorize(ctx *module.Context, m *pb.MsgAuthorize) error {
@@ -115,7 +115,7 @@ func (k *Keeper) handleAuthorize(ctx *module.Context, m *pb.MsgAuthorize) error 
 		return err
 	}
 	ma := o.req.Merchant.Address
-	t := &pb.Token{Id: next(ctx, "token"), Mandate: o.mandate, Merchant: ma[:], Asset: o.req.Coin.Asset,
+	t := &pb.Token{Id: next(ctx, "token"), Mandate: o.mandate.Id, Merchant: ma[:], Asset: o.req.Coin.Asset,
 		Amount: o.req.Coin.Amount.String(), OrderHash: m.OrderHash, ExpiresHeight: ctx.Height + validity,
 		PeriodIndex: r.PeriodIndex, Day: r.Day, CreatedHeight: ctx.Height}
 	if !r.Approver.IsZero() {
@@ -331,10 +331,14 @@ func (k *Keeper) EndBlock(ctx *module.Context) error {
 	if err := k.claimDeadlines(ctx, now); err != nil {
 		return err
 	}
+	batch := newReleaseBatch()
 	for _, n := range due {
-		if err := k.release(ctx, n); err != nil {
+		if err := k.release(ctx, n, batch); err != nil {
 			return err
 		}
+	}
+	if err := batch.flush(ctx, k); err != nil {
+		return err
 	}
 	if err := k.completeUnbondings(ctx, now); err != nil {
 		return err
@@ -345,8 +349,9 @@ func (k *Keeper) EndBlock(ctx *module.Context) error {
 
 // release pays an escrowed payment out when its release queue entry comes
 // due. A disputed payment waits: its claim's resolution releases what is
-// left of it (at once, if the window has passed by then).
-func (k *Keeper) release(ctx *module.Context, n uint64) error {
+// left of it (at once, if the window has passed by then). The fees and
+// report counts of the block's releases gather in batch.
+func (k *Keeper) release(ctx *module.Context, n uint64, batch *releaseBatch) error {
 	p, err := k.Payment(ctx, n)
 	if err != nil {
 		return err
@@ -355,5 +360,5 @@ func (k *Keeper) release(ctx *module.Context, n uint64) error {
 	if p.Status != StatusEscrowed {
 		return nil
 	}
-	return k.payOut(ctx, p)
+	return k.payOut(ctx, p, batch)
 }
