@@ -6,6 +6,7 @@ import (
 
 	"github.com/amp-ledger/amp/chain"
 	"github.com/amp-ledger/amp/chain/pb"
+	"github.com/amp-ledger/amp/modules/bank"
 	"github.com/amp-ledger/amp/modules/delegation"
 	"github.com/amp-ledger/amp/modules/identity"
 	"github.com/amp-ledger/amp/modules/payments"
@@ -200,8 +201,9 @@ func TestTierCapsAndWalletLimits(t *testing.T) {
 	wantResult(t, r.TxResults[0], delegation.ErrOverWalletLimit)
 }
 
-// TestEscrowRelease: after the protection window the merchant is paid and
-// the agent's settled payments count in its trust rating.
+// TestEscrowRelease: after the protection window the merchant is paid (less
+// the guarantee fee, 10 basis points by default, which goes to the pool)
+// and the agent's settled payments count in its trust rating.
 func TestEscrowRelease(t *testing.T) {
 	w := newShopWorld(t)
 	id := w.autonomous(t, &pb.Constraints{})
@@ -218,7 +220,8 @@ func TestEscrowRelease(t *testing.T) {
 	}
 	w.blockTime(genesisTime.Add(8 * 24 * time.Hour))
 	w.query("/payments/payment/payment-1", &p)
-	if p.Status != "released" || w.balance(shop) != usdUnits(t, "7") || w.balance(payments.EscrowAccount) != "0" {
+	if p.Status != "released" || w.balance(shop) != usdUnits(t, "6.993") || w.balance(payments.PoolAccount) != usdUnits(t, "0.007") ||
+		w.balance(payments.EscrowAccount) != "0" {
 		t.Fatalf("after the window: %+v, shop %s", p, w.balance(shop))
 	}
 	var tr trust.Explanation
@@ -229,5 +232,20 @@ func TestEscrowRelease(t *testing.T) {
 	}
 	if !settled {
 		t.Fatalf("trust does not count the settled payment: %+v", tr.Factors)
+	}
+}
+
+// TestModuleAccountsRefuseTransfers: money reaches escrow, bonds and the
+// pool only through their module, so their books always equal their
+// balances.
+func TestModuleAccountsRefuseTransfers(t *testing.T) {
+	w := newShopWorld(t)
+	for _, a := range []chain.Address{payments.EscrowAccount, payments.BondAccount, payments.PoolAccount} {
+		from := w.alice.PubKey().Address()
+		r := w.block(w.tx(w.alice, &pb.MsgSend{From: from[:], To: a[:], Amount: usd(t, "1")}))
+		wantResult(t, r.TxResults[0], bank.ErrProtectedAccount)
+		iss := w.issuer.PubKey().Address()
+		r = w.block(w.tx(w.issuer, &pb.MsgMint{Issuer: iss[:], To: a[:], Amount: usd(t, "1")}))
+		wantResult(t, r.TxResults[0], bank.ErrProtectedAccount)
 	}
 }

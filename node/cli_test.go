@@ -246,6 +246,7 @@ func TestBinariesDevChain(t *testing.T) {
 	checkPaymentsCLI(t, amp1, out)
 	checkRulesCLI(t, amp1)
 	checkIdentityCLI(t, amp1)
+	checkGuaranteeCLI(t, amp1)
 
 	// SIGINT stops cleanly; `ampd start` restarts the same chain.
 	stdout, _, _ = amp1("query", "bank", "balance", "alice")

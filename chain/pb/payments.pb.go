@@ -24,6 +24,169 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// ClaimReason is why a person claims their money back. Each reason has its
+// own claim window (payments.claim_window_seconds), counted from capture.
+type ClaimReason int32
+
+const (
+	ClaimReason_CLAIM_REASON_UNSPECIFIED          ClaimReason = 0
+	ClaimReason_CLAIM_REASON_UNAUTHORIZED         ClaimReason = 1 // the agent acted outside what the person meant
+	ClaimReason_CLAIM_REASON_NOT_RECEIVED         ClaimReason = 2
+	ClaimReason_CLAIM_REASON_NOT_AS_DESCRIBED     ClaimReason = 3
+	ClaimReason_CLAIM_REASON_DUPLICATE            ClaimReason = 4
+	ClaimReason_CLAIM_REASON_CANCELED_BY_MERCHANT ClaimReason = 5
+	ClaimReason_CLAIM_REASON_OTHER                ClaimReason = 6
+)
+
+// Enum value maps for ClaimReason.
+var (
+	ClaimReason_name = map[int32]string{
+		0: "CLAIM_REASON_UNSPECIFIED",
+		1: "CLAIM_REASON_UNAUTHORIZED",
+		2: "CLAIM_REASON_NOT_RECEIVED",
+		3: "CLAIM_REASON_NOT_AS_DESCRIBED",
+		4: "CLAIM_REASON_DUPLICATE",
+		5: "CLAIM_REASON_CANCELED_BY_MERCHANT",
+		6: "CLAIM_REASON_OTHER",
+	}
+	ClaimReason_value = map[string]int32{
+		"CLAIM_REASON_UNSPECIFIED":          0,
+		"CLAIM_REASON_UNAUTHORIZED":         1,
+		"CLAIM_REASON_NOT_RECEIVED":         2,
+		"CLAIM_REASON_NOT_AS_DESCRIBED":     3,
+		"CLAIM_REASON_DUPLICATE":            4,
+		"CLAIM_REASON_CANCELED_BY_MERCHANT": 5,
+		"CLAIM_REASON_OTHER":                6,
+	}
+)
+
+func (x ClaimReason) Enum() *ClaimReason {
+	p := new(ClaimReason)
+	*p = x
+	return p
+}
+
+func (x ClaimReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ClaimReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_amp_payments_v1_payments_proto_enumTypes[0].Descriptor()
+}
+
+func (ClaimReason) Type() protoreflect.EnumType {
+	return &file_amp_payments_v1_payments_proto_enumTypes[0]
+}
+
+func (x ClaimReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ClaimReason.Descriptor instead.
+func (ClaimReason) EnumDescriptor() ([]byte, []int) {
+	return file_amp_payments_v1_payments_proto_rawDescGZIP(), []int{0}
+}
+
+// ClaimResponse is the merchant's answer to a claim.
+type ClaimResponse int32
+
+const (
+	ClaimResponse_CLAIM_RESPONSE_UNSPECIFIED ClaimResponse = 0
+	ClaimResponse_CLAIM_RESPONSE_ACCEPT      ClaimResponse = 1 // refund the claimed amount now
+	ClaimResponse_CLAIM_RESPONSE_CONTEST     ClaimResponse = 2 // send the claim to arbitration
+)
+
+// Enum value maps for ClaimResponse.
+var (
+	ClaimResponse_name = map[int32]string{
+		0: "CLAIM_RESPONSE_UNSPECIFIED",
+		1: "CLAIM_RESPONSE_ACCEPT",
+		2: "CLAIM_RESPONSE_CONTEST",
+	}
+	ClaimResponse_value = map[string]int32{
+		"CLAIM_RESPONSE_UNSPECIFIED": 0,
+		"CLAIM_RESPONSE_ACCEPT":      1,
+		"CLAIM_RESPONSE_CONTEST":     2,
+	}
+)
+
+func (x ClaimResponse) Enum() *ClaimResponse {
+	p := new(ClaimResponse)
+	*p = x
+	return p
+}
+
+func (x ClaimResponse) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ClaimResponse) Descriptor() protoreflect.EnumDescriptor {
+	return file_amp_payments_v1_payments_proto_enumTypes[1].Descriptor()
+}
+
+func (ClaimResponse) Type() protoreflect.EnumType {
+	return &file_amp_payments_v1_payments_proto_enumTypes[1]
+}
+
+func (x ClaimResponse) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ClaimResponse.Descriptor instead.
+func (ClaimResponse) EnumDescriptor() ([]byte, []int) {
+	return file_amp_payments_v1_payments_proto_rawDescGZIP(), []int{1}
+}
+
+// ArbitrationDecision is the arbiter's ruling on a contested claim.
+type ArbitrationDecision int32
+
+const (
+	ArbitrationDecision_ARBITRATION_DECISION_UNSPECIFIED ArbitrationDecision = 0
+	ArbitrationDecision_ARBITRATION_DECISION_REFUND      ArbitrationDecision = 1 // refund the claimed amount, or the amount given
+	ArbitrationDecision_ARBITRATION_DECISION_DENY        ArbitrationDecision = 2
+)
+
+// Enum value maps for ArbitrationDecision.
+var (
+	ArbitrationDecision_name = map[int32]string{
+		0: "ARBITRATION_DECISION_UNSPECIFIED",
+		1: "ARBITRATION_DECISION_REFUND",
+		2: "ARBITRATION_DECISION_DENY",
+	}
+	ArbitrationDecision_value = map[string]int32{
+		"ARBITRATION_DECISION_UNSPECIFIED": 0,
+		"ARBITRATION_DECISION_REFUND":      1,
+		"ARBITRATION_DECISION_DENY":        2,
+	}
+)
+
+func (x ArbitrationDecision) Enum() *ArbitrationDecision {
+	p := new(ArbitrationDecision)
+	*p = x
+	return p
+}
+
+func (x ArbitrationDecision) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ArbitrationDecision) Descriptor() protoreflect.EnumDescriptor {
+	return file_amp_payments_v1_payments_proto_enumTypes[2].Descriptor()
+}
+
+func (ArbitrationDecision) Type() protoreflect.EnumType {
+	return &file_amp_payments_v1_payments_proto_enumTypes[2]
+}
+
+func (x ArbitrationDecision) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ArbitrationDecision.Descriptor instead.
+func (ArbitrationDecision) EnumDescriptor() ([]byte, []int) {
+	return file_amp_payments_v1_payments_proto_rawDescGZIP(), []int{2}
+}
+
 // MsgAuthorize requests a one-time payment token for one order under an
 // activated mandate (AMP's S2 check); it reserves the amount. Signed by the
 // agent's key; above the mandate's approval threshold a device of the
@@ -427,8 +590,13 @@ type Payment struct {
 	ReleaseAt      int64                  `protobuf:"varint,14,opt,name=release_at,json=releaseAt,proto3" json:"release_at,omitempty"` // escrow releases at the first block at or after
 	ReleasedHeight int64                  `protobuf:"varint,15,opt,name=released_height,json=releasedHeight,proto3" json:"released_height,omitempty"`
 	Approver       []byte                 `protobuf:"bytes,16,opt,name=approver,proto3" json:"approver,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Money-back guarantee (docs/guarantee.md).
+	Refunded      string `protobuf:"bytes,17,opt,name=refunded,proto3" json:"refunded,omitempty"`                     // refunds decided so far, base units (paid or queued); at most amount
+	OpenClaim     uint64 `protobuf:"varint,18,opt,name=open_claim,json=openClaim,proto3" json:"open_claim,omitempty"` // the claim open on the payment, 0 if none
+	Fee           string `protobuf:"bytes,19,opt,name=fee,proto3" json:"fee,omitempty"`                               // the guarantee fee taken at release
+	Claims        uint32 `protobuf:"varint,20,opt,name=claims,proto3" json:"claims,omitempty"`                        // claims ever filed on the payment
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Payment) Reset() {
@@ -573,6 +741,1093 @@ func (x *Payment) GetApprover() []byte {
 	return nil
 }
 
+func (x *Payment) GetRefunded() string {
+	if x != nil {
+		return x.Refunded
+	}
+	return ""
+}
+
+func (x *Payment) GetOpenClaim() uint64 {
+	if x != nil {
+		return x.OpenClaim
+	}
+	return 0
+}
+
+func (x *Payment) GetFee() string {
+	if x != nil {
+		return x.Fee
+	}
+	return ""
+}
+
+func (x *Payment) GetClaims() uint32 {
+	if x != nil {
+		return x.Claims
+	}
+	return 0
+}
+
+// MsgFileClaim claims money back on a payment: all that is left of it
+// (amount absent) or part. Signed by the payer (the person), a device of
+// theirs with the claim scope, or the payment's agent on their behalf.
+type MsgFileClaim struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PaymentId     string                 `protobuf:"bytes,1,opt,name=payment_id,json=paymentId,proto3" json:"payment_id,omitempty"`
+	Reason        ClaimReason            `protobuf:"varint,2,opt,name=reason,proto3,enum=amp.payments.v1.ClaimReason" json:"reason,omitempty"`
+	Amount        *Coin                  `protobuf:"bytes,3,opt,name=amount,proto3" json:"amount,omitempty"`                                 // optional: absent claims everything not yet refunded
+	EvidenceHash  []byte                 `protobuf:"bytes,4,opt,name=evidence_hash,json=evidenceHash,proto3" json:"evidence_hash,omitempty"` // optional: SHA-256 of the evidence (32 bytes)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MsgFileClaim) Reset() {
+	*x = MsgFileClaim{}
+	mi := &file_amp_payments_v1_payments_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MsgFileClaim) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MsgFileClaim) ProtoMessage() {}
+
+func (x *MsgFileClaim) ProtoReflect() protoreflect.Message {
+	mi := &file_amp_payments_v1_payments_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MsgFileClaim.ProtoReflect.Descriptor instead.
+func (*MsgFileClaim) Descriptor() ([]byte, []int) {
+	return file_amp_payments_v1_payments_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *MsgFileClaim) GetPaymentId() string {
+	if x != nil {
+		return x.PaymentId
+	}
+	return ""
+}
+
+func (x *MsgFileClaim) GetReason() ClaimReason {
+	if x != nil {
+		return x.Reason
+	}
+	return ClaimReason_CLAIM_REASON_UNSPECIFIED
+}
+
+func (x *MsgFileClaim) GetAmount() *Coin {
+	if x != nil {
+		return x.Amount
+	}
+	return nil
+}
+
+func (x *MsgFileClaim) GetEvidenceHash() []byte {
+	if x != nil {
+		return x.EvidenceHash
+	}
+	return nil
+}
+
+// MsgRespondClaim is the merchant's response to an open claim, before the
+// response deadline. Signed by the payment's merchant or its acquirer.
+type MsgRespondClaim struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ClaimId       string                 `protobuf:"bytes,1,opt,name=claim_id,json=claimId,proto3" json:"claim_id,omitempty"`
+	Response      ClaimResponse          `protobuf:"varint,2,opt,name=response,proto3,enum=amp.payments.v1.ClaimResponse" json:"response,omitempty"`
+	EvidenceHash  []byte                 `protobuf:"bytes,3,opt,name=evidence_hash,json=evidenceHash,proto3" json:"evidence_hash,omitempty"` // optional: SHA-256 of the merchant's evidence (32 bytes)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MsgRespondClaim) Reset() {
+	*x = MsgRespondClaim{}
+	mi := &file_amp_payments_v1_payments_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MsgRespondClaim) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MsgRespondClaim) ProtoMessage() {}
+
+func (x *MsgRespondClaim) ProtoReflect() protoreflect.Message {
+	mi := &file_amp_payments_v1_payments_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MsgRespondClaim.ProtoReflect.Descriptor instead.
+func (*MsgRespondClaim) Descriptor() ([]byte, []int) {
+	return file_amp_payments_v1_payments_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *MsgRespondClaim) GetClaimId() string {
+	if x != nil {
+		return x.ClaimId
+	}
+	return ""
+}
+
+func (x *MsgRespondClaim) GetResponse() ClaimResponse {
+	if x != nil {
+		return x.Response
+	}
+	return ClaimResponse_CLAIM_RESPONSE_UNSPECIFIED
+}
+
+func (x *MsgRespondClaim) GetEvidenceHash() []byte {
+	if x != nil {
+		return x.EvidenceHash
+	}
+	return nil
+}
+
+// MsgArbitrateClaim decides a contested claim before the arbitration
+// deadline. Signed by the arbiter: the person's wallet member or a member
+// with the arbiter role, as payments.arbiter says.
+type MsgArbitrateClaim struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Arbiter       []byte                 `protobuf:"bytes,1,opt,name=arbiter,proto3" json:"arbiter,omitempty"`
+	ClaimId       string                 `protobuf:"bytes,2,opt,name=claim_id,json=claimId,proto3" json:"claim_id,omitempty"`
+	Decision      ArbitrationDecision    `protobuf:"varint,3,opt,name=decision,proto3,enum=amp.payments.v1.ArbitrationDecision" json:"decision,omitempty"`
+	Amount        *Coin                  `protobuf:"bytes,4,opt,name=amount,proto3" json:"amount,omitempty"` // optional, with refund: refund only this much (at most the claimed amount)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MsgArbitrateClaim) Reset() {
+	*x = MsgArbitrateClaim{}
+	mi := &file_amp_payments_v1_payments_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MsgArbitrateClaim) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MsgArbitrateClaim) ProtoMessage() {}
+
+func (x *MsgArbitrateClaim) ProtoReflect() protoreflect.Message {
+	mi := &file_amp_payments_v1_payments_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MsgArbitrateClaim.ProtoReflect.Descriptor instead.
+func (*MsgArbitrateClaim) Descriptor() ([]byte, []int) {
+	return file_amp_payments_v1_payments_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *MsgArbitrateClaim) GetArbiter() []byte {
+	if x != nil {
+		return x.Arbiter
+	}
+	return nil
+}
+
+func (x *MsgArbitrateClaim) GetClaimId() string {
+	if x != nil {
+		return x.ClaimId
+	}
+	return ""
+}
+
+func (x *MsgArbitrateClaim) GetDecision() ArbitrationDecision {
+	if x != nil {
+		return x.Decision
+	}
+	return ArbitrationDecision_ARBITRATION_DECISION_UNSPECIFIED
+}
+
+func (x *MsgArbitrateClaim) GetAmount() *Coin {
+	if x != nil {
+		return x.Amount
+	}
+	return nil
+}
+
+// MsgBond deposits a bond from the merchant's account. Signed by the merchant.
+type MsgBond struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Merchant      []byte                 `protobuf:"bytes,1,opt,name=merchant,proto3" json:"merchant,omitempty"`
+	Amount        *Coin                  `protobuf:"bytes,2,opt,name=amount,proto3" json:"amount,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MsgBond) Reset() {
+	*x = MsgBond{}
+	mi := &file_amp_payments_v1_payments_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MsgBond) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MsgBond) ProtoMessage() {}
+
+func (x *MsgBond) ProtoReflect() protoreflect.Message {
+	mi := &file_amp_payments_v1_payments_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MsgBond.ProtoReflect.Descriptor instead.
+func (*MsgBond) Descriptor() ([]byte, []int) {
+	return file_amp_payments_v1_payments_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *MsgBond) GetMerchant() []byte {
+	if x != nil {
+		return x.Merchant
+	}
+	return nil
+}
+
+func (x *MsgBond) GetAmount() *Coin {
+	if x != nil {
+		return x.Amount
+	}
+	return nil
+}
+
+// MsgUnbond starts withdrawing part of the merchant's bond: it returns to
+// the merchant's account after payments.unbonding_seconds, and meanwhile
+// still pays claims. Signed by the merchant.
+type MsgUnbond struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Merchant      []byte                 `protobuf:"bytes,1,opt,name=merchant,proto3" json:"merchant,omitempty"`
+	Amount        *Coin                  `protobuf:"bytes,2,opt,name=amount,proto3" json:"amount,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MsgUnbond) Reset() {
+	*x = MsgUnbond{}
+	mi := &file_amp_payments_v1_payments_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MsgUnbond) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MsgUnbond) ProtoMessage() {}
+
+func (x *MsgUnbond) ProtoReflect() protoreflect.Message {
+	mi := &file_amp_payments_v1_payments_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MsgUnbond.ProtoReflect.Descriptor instead.
+func (*MsgUnbond) Descriptor() ([]byte, []int) {
+	return file_amp_payments_v1_payments_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *MsgUnbond) GetMerchant() []byte {
+	if x != nil {
+		return x.Merchant
+	}
+	return nil
+}
+
+func (x *MsgUnbond) GetAmount() *Coin {
+	if x != nil {
+		return x.Amount
+	}
+	return nil
+}
+
+// Claim is a stored claim (not a message).
+type Claim struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	Id                  uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Payment             uint64                 `protobuf:"varint,2,opt,name=payment,proto3" json:"payment,omitempty"`
+	Token               uint64                 `protobuf:"varint,3,opt,name=token,proto3" json:"token,omitempty"`
+	Mandate             uint64                 `protobuf:"varint,4,opt,name=mandate,proto3" json:"mandate,omitempty"`
+	Agent               uint64                 `protobuf:"varint,5,opt,name=agent,proto3" json:"agent,omitempty"`
+	Person              []byte                 `protobuf:"bytes,6,opt,name=person,proto3" json:"person,omitempty"`
+	Merchant            []byte                 `protobuf:"bytes,7,opt,name=merchant,proto3" json:"merchant,omitempty"`
+	Asset               string                 `protobuf:"bytes,8,opt,name=asset,proto3" json:"asset,omitempty"`
+	Reason              uint32                 `protobuf:"varint,9,opt,name=reason,proto3" json:"reason,omitempty"` // ClaimReason
+	Amount              string                 `protobuf:"bytes,10,opt,name=amount,proto3" json:"amount,omitempty"` // claimed, base units
+	EvidenceHash        []byte                 `protobuf:"bytes,11,opt,name=evidence_hash,json=evidenceHash,proto3" json:"evidence_hash,omitempty"`
+	FiledBy             []byte                 `protobuf:"bytes,12,opt,name=filed_by,json=filedBy,proto3" json:"filed_by,omitempty"` // the person, their device, or the agent's key
+	FiledAt             int64                  `protobuf:"varint,13,opt,name=filed_at,json=filedAt,proto3" json:"filed_at,omitempty"`
+	FiledHeight         int64                  `protobuf:"varint,14,opt,name=filed_height,json=filedHeight,proto3" json:"filed_height,omitempty"`
+	Status              uint32                 `protobuf:"varint,15,opt,name=status,proto3" json:"status,omitempty"` // see payments.Claim*
+	ResponseDeadline    int64                  `protobuf:"varint,16,opt,name=response_deadline,json=responseDeadline,proto3" json:"response_deadline,omitempty"`
+	MerchantEvidence    []byte                 `protobuf:"bytes,17,opt,name=merchant_evidence,json=merchantEvidence,proto3" json:"merchant_evidence,omitempty"`
+	ContestedAt         int64                  `protobuf:"varint,18,opt,name=contested_at,json=contestedAt,proto3" json:"contested_at,omitempty"`
+	ArbitrationDeadline int64                  `protobuf:"varint,19,opt,name=arbitration_deadline,json=arbitrationDeadline,proto3" json:"arbitration_deadline,omitempty"`
+	Arbiter             []byte                 `protobuf:"bytes,20,opt,name=arbiter,proto3" json:"arbiter,omitempty"`                         // who ruled, if an arbiter did
+	Resolution          uint32                 `protobuf:"varint,21,opt,name=resolution,proto3" json:"resolution,omitempty"`                  // see payments.Resolution*
+	Refund              string                 `protobuf:"bytes,22,opt,name=refund,proto3" json:"refund,omitempty"`                           // decided refund (0 when denied)
+	FromEscrow          string                 `protobuf:"bytes,23,opt,name=from_escrow,json=fromEscrow,proto3" json:"from_escrow,omitempty"` // where the refund came from
+	FromBond            string                 `protobuf:"bytes,24,opt,name=from_bond,json=fromBond,proto3" json:"from_bond,omitempty"`
+	FromPool            string                 `protobuf:"bytes,25,opt,name=from_pool,json=fromPool,proto3" json:"from_pool,omitempty"`
+	Owed                string                 `protobuf:"bytes,26,opt,name=owed,proto3" json:"owed,omitempty"` // still waiting in the pool's queue
+	ResolvedAt          int64                  `protobuf:"varint,27,opt,name=resolved_at,json=resolvedAt,proto3" json:"resolved_at,omitempty"`
+	ResolvedHeight      int64                  `protobuf:"varint,28,opt,name=resolved_height,json=resolvedHeight,proto3" json:"resolved_height,omitempty"`
+	PaidAt              int64                  `protobuf:"varint,29,opt,name=paid_at,json=paidAt,proto3" json:"paid_at,omitempty"`                   // when the refund was paid in full
+	AfterRelease        bool                   `protobuf:"varint,30,opt,name=after_release,json=afterRelease,proto3" json:"after_release,omitempty"` // filed after the payment left escrow
+	Lost                bool                   `protobuf:"varint,31,opt,name=lost,proto3" json:"lost,omitempty"`                                     // counted against the agent (trust: claim lost)
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *Claim) Reset() {
+	*x = Claim{}
+	mi := &file_amp_payments_v1_payments_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Claim) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Claim) ProtoMessage() {}
+
+func (x *Claim) ProtoReflect() protoreflect.Message {
+	mi := &file_amp_payments_v1_payments_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Claim.ProtoReflect.Descriptor instead.
+func (*Claim) Descriptor() ([]byte, []int) {
+	return file_amp_payments_v1_payments_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Claim) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *Claim) GetPayment() uint64 {
+	if x != nil {
+		return x.Payment
+	}
+	return 0
+}
+
+func (x *Claim) GetToken() uint64 {
+	if x != nil {
+		return x.Token
+	}
+	return 0
+}
+
+func (x *Claim) GetMandate() uint64 {
+	if x != nil {
+		return x.Mandate
+	}
+	return 0
+}
+
+func (x *Claim) GetAgent() uint64 {
+	if x != nil {
+		return x.Agent
+	}
+	return 0
+}
+
+func (x *Claim) GetPerson() []byte {
+	if x != nil {
+		return x.Person
+	}
+	return nil
+}
+
+func (x *Claim) GetMerchant() []byte {
+	if x != nil {
+		return x.Merchant
+	}
+	return nil
+}
+
+func (x *Claim) GetAsset() string {
+	if x != nil {
+		return x.Asset
+	}
+	return ""
+}
+
+func (x *Claim) GetReason() uint32 {
+	if x != nil {
+		return x.Reason
+	}
+	return 0
+}
+
+func (x *Claim) GetAmount() string {
+	if x != nil {
+		return x.Amount
+	}
+	return ""
+}
+
+func (x *Claim) GetEvidenceHash() []byte {
+	if x != nil {
+		return x.EvidenceHash
+	}
+	return nil
+}
+
+func (x *Claim) GetFiledBy() []byte {
+	if x != nil {
+		return x.FiledBy
+	}
+	return nil
+}
+
+func (x *Claim) GetFiledAt() int64 {
+	if x != nil {
+		return x.FiledAt
+	}
+	return 0
+}
+
+func (x *Claim) GetFiledHeight() int64 {
+	if x != nil {
+		return x.FiledHeight
+	}
+	return 0
+}
+
+func (x *Claim) GetStatus() uint32 {
+	if x != nil {
+		return x.Status
+	}
+	return 0
+}
+
+func (x *Claim) GetResponseDeadline() int64 {
+	if x != nil {
+		return x.ResponseDeadline
+	}
+	return 0
+}
+
+func (x *Claim) GetMerchantEvidence() []byte {
+	if x != nil {
+		return x.MerchantEvidence
+	}
+	return nil
+}
+
+func (x *Claim) GetContestedAt() int64 {
+	if x != nil {
+		return x.ContestedAt
+	}
+	return 0
+}
+
+func (x *Claim) GetArbitrationDeadline() int64 {
+	if x != nil {
+		return x.ArbitrationDeadline
+	}
+	return 0
+}
+
+func (x *Claim) GetArbiter() []byte {
+	if x != nil {
+		return x.Arbiter
+	}
+	return nil
+}
+
+func (x *Claim) GetResolution() uint32 {
+	if x != nil {
+		return x.Resolution
+	}
+	return 0
+}
+
+func (x *Claim) GetRefund() string {
+	if x != nil {
+		return x.Refund
+	}
+	return ""
+}
+
+func (x *Claim) GetFromEscrow() string {
+	if x != nil {
+		return x.FromEscrow
+	}
+	return ""
+}
+
+func (x *Claim) GetFromBond() string {
+	if x != nil {
+		return x.FromBond
+	}
+	return ""
+}
+
+func (x *Claim) GetFromPool() string {
+	if x != nil {
+		return x.FromPool
+	}
+	return ""
+}
+
+func (x *Claim) GetOwed() string {
+	if x != nil {
+		return x.Owed
+	}
+	return ""
+}
+
+func (x *Claim) GetResolvedAt() int64 {
+	if x != nil {
+		return x.ResolvedAt
+	}
+	return 0
+}
+
+func (x *Claim) GetResolvedHeight() int64 {
+	if x != nil {
+		return x.ResolvedHeight
+	}
+	return 0
+}
+
+func (x *Claim) GetPaidAt() int64 {
+	if x != nil {
+		return x.PaidAt
+	}
+	return 0
+}
+
+func (x *Claim) GetAfterRelease() bool {
+	if x != nil {
+		return x.AfterRelease
+	}
+	return false
+}
+
+func (x *Claim) GetLost() bool {
+	if x != nil {
+		return x.Lost
+	}
+	return false
+}
+
+// Bond is a merchant's bond in one asset (not a message).
+type Bond struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Active        string                 `protobuf:"bytes,1,opt,name=active,proto3" json:"active,omitempty"`       // pays claims; counts for the bond-dependent window rule
+	Unbonding     string                 `protobuf:"bytes,2,opt,name=unbonding,proto3" json:"unbonding,omitempty"` // sum of the merchant's unbonding entries in the asset
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Bond) Reset() {
+	*x = Bond{}
+	mi := &file_amp_payments_v1_payments_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Bond) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Bond) ProtoMessage() {}
+
+func (x *Bond) ProtoReflect() protoreflect.Message {
+	mi := &file_amp_payments_v1_payments_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Bond.ProtoReflect.Descriptor instead.
+func (*Bond) Descriptor() ([]byte, []int) {
+	return file_amp_payments_v1_payments_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *Bond) GetActive() string {
+	if x != nil {
+		return x.Active
+	}
+	return ""
+}
+
+func (x *Bond) GetUnbonding() string {
+	if x != nil {
+		return x.Unbonding
+	}
+	return ""
+}
+
+// Unbonding is part of a bond on its way back to the merchant (not a message).
+type Unbonding struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Merchant      []byte                 `protobuf:"bytes,2,opt,name=merchant,proto3" json:"merchant,omitempty"`
+	Asset         string                 `protobuf:"bytes,3,opt,name=asset,proto3" json:"asset,omitempty"`
+	Amount        string                 `protobuf:"bytes,4,opt,name=amount,proto3" json:"amount,omitempty"`                            // what is left (claims may draw on it)
+	CompleteAt    int64                  `protobuf:"varint,5,opt,name=complete_at,json=completeAt,proto3" json:"complete_at,omitempty"` // returns to the merchant at the first block at or after
+	Initial       string                 `protobuf:"bytes,6,opt,name=initial,proto3" json:"initial,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Unbonding) Reset() {
+	*x = Unbonding{}
+	mi := &file_amp_payments_v1_payments_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Unbonding) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Unbonding) ProtoMessage() {}
+
+func (x *Unbonding) ProtoReflect() protoreflect.Message {
+	mi := &file_amp_payments_v1_payments_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Unbonding.ProtoReflect.Descriptor instead.
+func (*Unbonding) Descriptor() ([]byte, []int) {
+	return file_amp_payments_v1_payments_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *Unbonding) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *Unbonding) GetMerchant() []byte {
+	if x != nil {
+		return x.Merchant
+	}
+	return nil
+}
+
+func (x *Unbonding) GetAsset() string {
+	if x != nil {
+		return x.Asset
+	}
+	return ""
+}
+
+func (x *Unbonding) GetAmount() string {
+	if x != nil {
+		return x.Amount
+	}
+	return ""
+}
+
+func (x *Unbonding) GetCompleteAt() int64 {
+	if x != nil {
+		return x.CompleteAt
+	}
+	return 0
+}
+
+func (x *Unbonding) GetInitial() string {
+	if x != nil {
+		return x.Initial
+	}
+	return ""
+}
+
+// PoolRecord is the guarantee pool's account of one asset (not a message).
+type PoolRecord struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Balance       string                 `protobuf:"bytes,1,opt,name=balance,proto3" json:"balance,omitempty"` // equals the pool account's bank balance
+	Fees          string                 `protobuf:"bytes,2,opt,name=fees,proto3" json:"fees,omitempty"`       // fees collected, ever
+	Paid          string                 `protobuf:"bytes,3,opt,name=paid,proto3" json:"paid,omitempty"`       // refunds paid out, ever
+	Owed          string                 `protobuf:"bytes,4,opt,name=owed,proto3" json:"owed,omitempty"`       // owed to queued claims
+	Queued        uint64                 `protobuf:"varint,5,opt,name=queued,proto3" json:"queued,omitempty"`  // claims in the queue
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PoolRecord) Reset() {
+	*x = PoolRecord{}
+	mi := &file_amp_payments_v1_payments_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PoolRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PoolRecord) ProtoMessage() {}
+
+func (x *PoolRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_amp_payments_v1_payments_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PoolRecord.ProtoReflect.Descriptor instead.
+func (*PoolRecord) Descriptor() ([]byte, []int) {
+	return file_amp_payments_v1_payments_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *PoolRecord) GetBalance() string {
+	if x != nil {
+		return x.Balance
+	}
+	return ""
+}
+
+func (x *PoolRecord) GetFees() string {
+	if x != nil {
+		return x.Fees
+	}
+	return ""
+}
+
+func (x *PoolRecord) GetPaid() string {
+	if x != nil {
+		return x.Paid
+	}
+	return ""
+}
+
+func (x *PoolRecord) GetOwed() string {
+	if x != nil {
+		return x.Owed
+	}
+	return ""
+}
+
+func (x *PoolRecord) GetQueued() uint64 {
+	if x != nil {
+		return x.Queued
+	}
+	return 0
+}
+
+// QueuedRefund is a refund waiting for the pool (not a message).
+type QueuedRefund struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	Claim         uint64                 `protobuf:"varint,2,opt,name=claim,proto3" json:"claim,omitempty"`
+	Person        []byte                 `protobuf:"bytes,3,opt,name=person,proto3" json:"person,omitempty"`
+	Asset         string                 `protobuf:"bytes,4,opt,name=asset,proto3" json:"asset,omitempty"`
+	Owed          string                 `protobuf:"bytes,5,opt,name=owed,proto3" json:"owed,omitempty"`
+	QueuedAt      int64                  `protobuf:"varint,6,opt,name=queued_at,json=queuedAt,proto3" json:"queued_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueuedRefund) Reset() {
+	*x = QueuedRefund{}
+	mi := &file_amp_payments_v1_payments_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueuedRefund) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueuedRefund) ProtoMessage() {}
+
+func (x *QueuedRefund) ProtoReflect() protoreflect.Message {
+	mi := &file_amp_payments_v1_payments_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueuedRefund.ProtoReflect.Descriptor instead.
+func (*QueuedRefund) Descriptor() ([]byte, []int) {
+	return file_amp_payments_v1_payments_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *QueuedRefund) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *QueuedRefund) GetClaim() uint64 {
+	if x != nil {
+		return x.Claim
+	}
+	return 0
+}
+
+func (x *QueuedRefund) GetPerson() []byte {
+	if x != nil {
+		return x.Person
+	}
+	return nil
+}
+
+func (x *QueuedRefund) GetAsset() string {
+	if x != nil {
+		return x.Asset
+	}
+	return ""
+}
+
+func (x *QueuedRefund) GetOwed() string {
+	if x != nil {
+		return x.Owed
+	}
+	return ""
+}
+
+func (x *QueuedRefund) GetQueuedAt() int64 {
+	if x != nil {
+		return x.QueuedAt
+	}
+	return 0
+}
+
+// GuaranteeReport counts a merchant's or an agent's claims (not a message).
+type GuaranteeReport struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	Payments            uint64                 `protobuf:"varint,1,opt,name=payments,proto3" json:"payments,omitempty"` // payments that left escrow (released or refunded from it)
+	Filed               uint64                 `protobuf:"varint,2,opt,name=filed,proto3" json:"filed,omitempty"`
+	Refunded            uint64                 `protobuf:"varint,3,opt,name=refunded,proto3" json:"refunded,omitempty"` // decided for the person
+	Denied              uint64                 `protobuf:"varint,4,opt,name=denied,proto3" json:"denied,omitempty"`
+	Lost                uint64                 `protobuf:"varint,5,opt,name=lost,proto3" json:"lost,omitempty"`                                                            // see docs/guarantee.md: contested and lost; for agents also approved unauthorized
+	LostSinceSuspension uint64                 `protobuf:"varint,6,opt,name=lost_since_suspension,json=lostSinceSuspension,proto3" json:"lost_since_suspension,omitempty"` // agents: lost claims since the ledger last suspended it
+	Suspensions         uint64                 `protobuf:"varint,7,opt,name=suspensions,proto3" json:"suspensions,omitempty"`                                              // agents: ledger suspensions
+	Amounts             []*ReportAmount        `protobuf:"bytes,8,rep,name=amounts,proto3" json:"amounts,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *GuaranteeReport) Reset() {
+	*x = GuaranteeReport{}
+	mi := &file_amp_payments_v1_payments_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GuaranteeReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GuaranteeReport) ProtoMessage() {}
+
+func (x *GuaranteeReport) ProtoReflect() protoreflect.Message {
+	mi := &file_amp_payments_v1_payments_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GuaranteeReport.ProtoReflect.Descriptor instead.
+func (*GuaranteeReport) Descriptor() ([]byte, []int) {
+	return file_amp_payments_v1_payments_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *GuaranteeReport) GetPayments() uint64 {
+	if x != nil {
+		return x.Payments
+	}
+	return 0
+}
+
+func (x *GuaranteeReport) GetFiled() uint64 {
+	if x != nil {
+		return x.Filed
+	}
+	return 0
+}
+
+func (x *GuaranteeReport) GetRefunded() uint64 {
+	if x != nil {
+		return x.Refunded
+	}
+	return 0
+}
+
+func (x *GuaranteeReport) GetDenied() uint64 {
+	if x != nil {
+		return x.Denied
+	}
+	return 0
+}
+
+func (x *GuaranteeReport) GetLost() uint64 {
+	if x != nil {
+		return x.Lost
+	}
+	return 0
+}
+
+func (x *GuaranteeReport) GetLostSinceSuspension() uint64 {
+	if x != nil {
+		return x.LostSinceSuspension
+	}
+	return 0
+}
+
+func (x *GuaranteeReport) GetSuspensions() uint64 {
+	if x != nil {
+		return x.Suspensions
+	}
+	return 0
+}
+
+func (x *GuaranteeReport) GetAmounts() []*ReportAmount {
+	if x != nil {
+		return x.Amounts
+	}
+	return nil
+}
+
+// ReportAmount is what was claimed and refunded in one asset.
+type ReportAmount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Asset         string                 `protobuf:"bytes,1,opt,name=asset,proto3" json:"asset,omitempty"`
+	Claimed       string                 `protobuf:"bytes,2,opt,name=claimed,proto3" json:"claimed,omitempty"`
+	Refunded      string                 `protobuf:"bytes,3,opt,name=refunded,proto3" json:"refunded,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportAmount) Reset() {
+	*x = ReportAmount{}
+	mi := &file_amp_payments_v1_payments_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportAmount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportAmount) ProtoMessage() {}
+
+func (x *ReportAmount) ProtoReflect() protoreflect.Message {
+	mi := &file_amp_payments_v1_payments_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportAmount.ProtoReflect.Descriptor instead.
+func (*ReportAmount) Descriptor() ([]byte, []int) {
+	return file_amp_payments_v1_payments_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ReportAmount) GetAsset() string {
+	if x != nil {
+		return x.Asset
+	}
+	return ""
+}
+
+func (x *ReportAmount) GetClaimed() string {
+	if x != nil {
+		return x.Claimed
+	}
+	return ""
+}
+
+func (x *ReportAmount) GetRefunded() string {
+	if x != nil {
+		return x.Refunded
+	}
+	return ""
+}
+
 var File_amp_payments_v1_payments_proto protoreflect.FileDescriptor
 
 const file_amp_payments_v1_payments_proto_rawDesc = "" +
@@ -614,7 +1869,7 @@ const file_amp_payments_v1_payments_proto_rawDesc = "" +
 	"\bapprover\x18\t \x01(\fR\bapprover\x12%\n" +
 	"\x0ecreated_height\x18\n" +
 	" \x01(\x03R\rcreatedHeight\x12\x10\n" +
-	"\x03day\x18\v \x01(\x03R\x03day\"\xc6\x03\n" +
+	"\x03day\x18\v \x01(\x03R\x03day\"\xab\x04\n" +
 	"\aPayment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x14\n" +
 	"\x05token\x18\x02 \x01(\x04R\x05token\x12\x18\n" +
@@ -637,7 +1892,124 @@ const file_amp_payments_v1_payments_proto_rawDesc = "" +
 	"\n" +
 	"release_at\x18\x0e \x01(\x03R\treleaseAt\x12'\n" +
 	"\x0freleased_height\x18\x0f \x01(\x03R\x0ereleasedHeight\x12\x1a\n" +
-	"\bapprover\x18\x10 \x01(\fR\bapproverB$Z\"github.com/amp-ledger/amp/chain/pbb\x06proto3"
+	"\bapprover\x18\x10 \x01(\fR\bapprover\x12\x1a\n" +
+	"\brefunded\x18\x11 \x01(\tR\brefunded\x12\x1d\n" +
+	"\n" +
+	"open_claim\x18\x12 \x01(\x04R\topenClaim\x12\x10\n" +
+	"\x03fee\x18\x13 \x01(\tR\x03fee\x12\x16\n" +
+	"\x06claims\x18\x14 \x01(\rR\x06claims\"\xb3\x01\n" +
+	"\fMsgFileClaim\x12\x1d\n" +
+	"\n" +
+	"payment_id\x18\x01 \x01(\tR\tpaymentId\x124\n" +
+	"\x06reason\x18\x02 \x01(\x0e2\x1c.amp.payments.v1.ClaimReasonR\x06reason\x12)\n" +
+	"\x06amount\x18\x03 \x01(\v2\x11.amp.bank.v1.CoinR\x06amount\x12#\n" +
+	"\revidence_hash\x18\x04 \x01(\fR\fevidenceHash\"\x8d\x01\n" +
+	"\x0fMsgRespondClaim\x12\x19\n" +
+	"\bclaim_id\x18\x01 \x01(\tR\aclaimId\x12:\n" +
+	"\bresponse\x18\x02 \x01(\x0e2\x1e.amp.payments.v1.ClaimResponseR\bresponse\x12#\n" +
+	"\revidence_hash\x18\x03 \x01(\fR\fevidenceHash\"\xb5\x01\n" +
+	"\x11MsgArbitrateClaim\x12\x18\n" +
+	"\aarbiter\x18\x01 \x01(\fR\aarbiter\x12\x19\n" +
+	"\bclaim_id\x18\x02 \x01(\tR\aclaimId\x12@\n" +
+	"\bdecision\x18\x03 \x01(\x0e2$.amp.payments.v1.ArbitrationDecisionR\bdecision\x12)\n" +
+	"\x06amount\x18\x04 \x01(\v2\x11.amp.bank.v1.CoinR\x06amount\"P\n" +
+	"\aMsgBond\x12\x1a\n" +
+	"\bmerchant\x18\x01 \x01(\fR\bmerchant\x12)\n" +
+	"\x06amount\x18\x02 \x01(\v2\x11.amp.bank.v1.CoinR\x06amount\"R\n" +
+	"\tMsgUnbond\x12\x1a\n" +
+	"\bmerchant\x18\x01 \x01(\fR\bmerchant\x12)\n" +
+	"\x06amount\x18\x02 \x01(\v2\x11.amp.bank.v1.CoinR\x06amount\"\x94\a\n" +
+	"\x05Claim\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x18\n" +
+	"\apayment\x18\x02 \x01(\x04R\apayment\x12\x14\n" +
+	"\x05token\x18\x03 \x01(\x04R\x05token\x12\x18\n" +
+	"\amandate\x18\x04 \x01(\x04R\amandate\x12\x14\n" +
+	"\x05agent\x18\x05 \x01(\x04R\x05agent\x12\x16\n" +
+	"\x06person\x18\x06 \x01(\fR\x06person\x12\x1a\n" +
+	"\bmerchant\x18\a \x01(\fR\bmerchant\x12\x14\n" +
+	"\x05asset\x18\b \x01(\tR\x05asset\x12\x16\n" +
+	"\x06reason\x18\t \x01(\rR\x06reason\x12\x16\n" +
+	"\x06amount\x18\n" +
+	" \x01(\tR\x06amount\x12#\n" +
+	"\revidence_hash\x18\v \x01(\fR\fevidenceHash\x12\x19\n" +
+	"\bfiled_by\x18\f \x01(\fR\afiledBy\x12\x19\n" +
+	"\bfiled_at\x18\r \x01(\x03R\afiledAt\x12!\n" +
+	"\ffiled_height\x18\x0e \x01(\x03R\vfiledHeight\x12\x16\n" +
+	"\x06status\x18\x0f \x01(\rR\x06status\x12+\n" +
+	"\x11response_deadline\x18\x10 \x01(\x03R\x10responseDeadline\x12+\n" +
+	"\x11merchant_evidence\x18\x11 \x01(\fR\x10merchantEvidence\x12!\n" +
+	"\fcontested_at\x18\x12 \x01(\x03R\vcontestedAt\x121\n" +
+	"\x14arbitration_deadline\x18\x13 \x01(\x03R\x13arbitrationDeadline\x12\x18\n" +
+	"\aarbiter\x18\x14 \x01(\fR\aarbiter\x12\x1e\n" +
+	"\n" +
+	"resolution\x18\x15 \x01(\rR\n" +
+	"resolution\x12\x16\n" +
+	"\x06refund\x18\x16 \x01(\tR\x06refund\x12\x1f\n" +
+	"\vfrom_escrow\x18\x17 \x01(\tR\n" +
+	"fromEscrow\x12\x1b\n" +
+	"\tfrom_bond\x18\x18 \x01(\tR\bfromBond\x12\x1b\n" +
+	"\tfrom_pool\x18\x19 \x01(\tR\bfromPool\x12\x12\n" +
+	"\x04owed\x18\x1a \x01(\tR\x04owed\x12\x1f\n" +
+	"\vresolved_at\x18\x1b \x01(\x03R\n" +
+	"resolvedAt\x12'\n" +
+	"\x0fresolved_height\x18\x1c \x01(\x03R\x0eresolvedHeight\x12\x17\n" +
+	"\apaid_at\x18\x1d \x01(\x03R\x06paidAt\x12#\n" +
+	"\rafter_release\x18\x1e \x01(\bR\fafterRelease\x12\x12\n" +
+	"\x04lost\x18\x1f \x01(\bR\x04lost\"<\n" +
+	"\x04Bond\x12\x16\n" +
+	"\x06active\x18\x01 \x01(\tR\x06active\x12\x1c\n" +
+	"\tunbonding\x18\x02 \x01(\tR\tunbonding\"\xa0\x01\n" +
+	"\tUnbonding\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x1a\n" +
+	"\bmerchant\x18\x02 \x01(\fR\bmerchant\x12\x14\n" +
+	"\x05asset\x18\x03 \x01(\tR\x05asset\x12\x16\n" +
+	"\x06amount\x18\x04 \x01(\tR\x06amount\x12\x1f\n" +
+	"\vcomplete_at\x18\x05 \x01(\x03R\n" +
+	"completeAt\x12\x18\n" +
+	"\ainitial\x18\x06 \x01(\tR\ainitial\"z\n" +
+	"\n" +
+	"PoolRecord\x12\x18\n" +
+	"\abalance\x18\x01 \x01(\tR\abalance\x12\x12\n" +
+	"\x04fees\x18\x02 \x01(\tR\x04fees\x12\x12\n" +
+	"\x04paid\x18\x03 \x01(\tR\x04paid\x12\x12\n" +
+	"\x04owed\x18\x04 \x01(\tR\x04owed\x12\x16\n" +
+	"\x06queued\x18\x05 \x01(\x04R\x06queued\"\x95\x01\n" +
+	"\fQueuedRefund\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x14\n" +
+	"\x05claim\x18\x02 \x01(\x04R\x05claim\x12\x16\n" +
+	"\x06person\x18\x03 \x01(\fR\x06person\x12\x14\n" +
+	"\x05asset\x18\x04 \x01(\tR\x05asset\x12\x12\n" +
+	"\x04owed\x18\x05 \x01(\tR\x04owed\x12\x1b\n" +
+	"\tqueued_at\x18\x06 \x01(\x03R\bqueuedAt\"\x9a\x02\n" +
+	"\x0fGuaranteeReport\x12\x1a\n" +
+	"\bpayments\x18\x01 \x01(\x04R\bpayments\x12\x14\n" +
+	"\x05filed\x18\x02 \x01(\x04R\x05filed\x12\x1a\n" +
+	"\brefunded\x18\x03 \x01(\x04R\brefunded\x12\x16\n" +
+	"\x06denied\x18\x04 \x01(\x04R\x06denied\x12\x12\n" +
+	"\x04lost\x18\x05 \x01(\x04R\x04lost\x122\n" +
+	"\x15lost_since_suspension\x18\x06 \x01(\x04R\x13lostSinceSuspension\x12 \n" +
+	"\vsuspensions\x18\a \x01(\x04R\vsuspensions\x127\n" +
+	"\aamounts\x18\b \x03(\v2\x1d.amp.payments.v1.ReportAmountR\aamounts\"Z\n" +
+	"\fReportAmount\x12\x14\n" +
+	"\x05asset\x18\x01 \x01(\tR\x05asset\x12\x18\n" +
+	"\aclaimed\x18\x02 \x01(\tR\aclaimed\x12\x1a\n" +
+	"\brefunded\x18\x03 \x01(\tR\brefunded*\xe7\x01\n" +
+	"\vClaimReason\x12\x1c\n" +
+	"\x18CLAIM_REASON_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19CLAIM_REASON_UNAUTHORIZED\x10\x01\x12\x1d\n" +
+	"\x19CLAIM_REASON_NOT_RECEIVED\x10\x02\x12!\n" +
+	"\x1dCLAIM_REASON_NOT_AS_DESCRIBED\x10\x03\x12\x1a\n" +
+	"\x16CLAIM_REASON_DUPLICATE\x10\x04\x12%\n" +
+	"!CLAIM_REASON_CANCELED_BY_MERCHANT\x10\x05\x12\x16\n" +
+	"\x12CLAIM_REASON_OTHER\x10\x06*f\n" +
+	"\rClaimResponse\x12\x1e\n" +
+	"\x1aCLAIM_RESPONSE_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15CLAIM_RESPONSE_ACCEPT\x10\x01\x12\x1a\n" +
+	"\x16CLAIM_RESPONSE_CONTEST\x10\x02*{\n" +
+	"\x13ArbitrationDecision\x12$\n" +
+	" ARBITRATION_DECISION_UNSPECIFIED\x10\x00\x12\x1f\n" +
+	"\x1bARBITRATION_DECISION_REFUND\x10\x01\x12\x1d\n" +
+	"\x19ARBITRATION_DECISION_DENY\x10\x02B$Z\"github.com/amp-ledger/amp/chain/pbb\x06proto3"
 
 var (
 	file_amp_payments_v1_payments_proto_rawDescOnce sync.Once
@@ -651,25 +2023,49 @@ func file_amp_payments_v1_payments_proto_rawDescGZIP() []byte {
 	return file_amp_payments_v1_payments_proto_rawDescData
 }
 
-var file_amp_payments_v1_payments_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_amp_payments_v1_payments_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_amp_payments_v1_payments_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_amp_payments_v1_payments_proto_goTypes = []any{
-	(*MsgAuthorize)(nil),           // 0: amp.payments.v1.MsgAuthorize
-	(*MsgCapture)(nil),             // 1: amp.payments.v1.MsgCapture
-	(*MsgPay)(nil),                 // 2: amp.payments.v1.MsgPay
-	(*MsgSetProtectionWindow)(nil), // 3: amp.payments.v1.MsgSetProtectionWindow
-	(*Token)(nil),                  // 4: amp.payments.v1.Token
-	(*Payment)(nil),                // 5: amp.payments.v1.Payment
-	(*Coin)(nil),                   // 6: amp.bank.v1.Coin
+	(ClaimReason)(0),               // 0: amp.payments.v1.ClaimReason
+	(ClaimResponse)(0),             // 1: amp.payments.v1.ClaimResponse
+	(ArbitrationDecision)(0),       // 2: amp.payments.v1.ArbitrationDecision
+	(*MsgAuthorize)(nil),           // 3: amp.payments.v1.MsgAuthorize
+	(*MsgCapture)(nil),             // 4: amp.payments.v1.MsgCapture
+	(*MsgPay)(nil),                 // 5: amp.payments.v1.MsgPay
+	(*MsgSetProtectionWindow)(nil), // 6: amp.payments.v1.MsgSetProtectionWindow
+	(*Token)(nil),                  // 7: amp.payments.v1.Token
+	(*Payment)(nil),                // 8: amp.payments.v1.Payment
+	(*MsgFileClaim)(nil),           // 9: amp.payments.v1.MsgFileClaim
+	(*MsgRespondClaim)(nil),        // 10: amp.payments.v1.MsgRespondClaim
+	(*MsgArbitrateClaim)(nil),      // 11: amp.payments.v1.MsgArbitrateClaim
+	(*MsgBond)(nil),                // 12: amp.payments.v1.MsgBond
+	(*MsgUnbond)(nil),              // 13: amp.payments.v1.MsgUnbond
+	(*Claim)(nil),                  // 14: amp.payments.v1.Claim
+	(*Bond)(nil),                   // 15: amp.payments.v1.Bond
+	(*Unbonding)(nil),              // 16: amp.payments.v1.Unbonding
+	(*PoolRecord)(nil),             // 17: amp.payments.v1.PoolRecord
+	(*QueuedRefund)(nil),           // 18: amp.payments.v1.QueuedRefund
+	(*GuaranteeReport)(nil),        // 19: amp.payments.v1.GuaranteeReport
+	(*ReportAmount)(nil),           // 20: amp.payments.v1.ReportAmount
+	(*Coin)(nil),                   // 21: amp.bank.v1.Coin
 }
 var file_amp_payments_v1_payments_proto_depIdxs = []int32{
-	6, // 0: amp.payments.v1.MsgAuthorize.amount:type_name -> amp.bank.v1.Coin
-	6, // 1: amp.payments.v1.MsgCapture.amount:type_name -> amp.bank.v1.Coin
-	6, // 2: amp.payments.v1.MsgPay.amount:type_name -> amp.bank.v1.Coin
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	21, // 0: amp.payments.v1.MsgAuthorize.amount:type_name -> amp.bank.v1.Coin
+	21, // 1: amp.payments.v1.MsgCapture.amount:type_name -> amp.bank.v1.Coin
+	21, // 2: amp.payments.v1.MsgPay.amount:type_name -> amp.bank.v1.Coin
+	0,  // 3: amp.payments.v1.MsgFileClaim.reason:type_name -> amp.payments.v1.ClaimReason
+	21, // 4: amp.payments.v1.MsgFileClaim.amount:type_name -> amp.bank.v1.Coin
+	1,  // 5: amp.payments.v1.MsgRespondClaim.response:type_name -> amp.payments.v1.ClaimResponse
+	2,  // 6: amp.payments.v1.MsgArbitrateClaim.decision:type_name -> amp.payments.v1.ArbitrationDecision
+	21, // 7: amp.payments.v1.MsgArbitrateClaim.amount:type_name -> amp.bank.v1.Coin
+	21, // 8: amp.payments.v1.MsgBond.amount:type_name -> amp.bank.v1.Coin
+	21, // 9: amp.payments.v1.MsgUnbond.amount:type_name -> amp.bank.v1.Coin
+	20, // 10: amp.payments.v1.GuaranteeReport.amounts:type_name -> amp.payments.v1.ReportAmount
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_amp_payments_v1_payments_proto_init() }
@@ -683,13 +2079,14 @@ func file_amp_payments_v1_payments_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_amp_payments_v1_payments_proto_rawDesc), len(file_amp_payments_v1_payments_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   6,
+			NumEnums:      3,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_amp_payments_v1_payments_proto_goTypes,
 		DependencyIndexes: file_amp_payments_v1_payments_proto_depIdxs,
+		EnumInfos:         file_amp_payments_v1_payments_proto_enumTypes,
 		MessageInfos:      file_amp_payments_v1_payments_proto_msgTypes,
 	}.Build()
 	File_amp_payments_v1_payments_proto = out.File

@@ -20,6 +20,7 @@ var (
 	ErrInsufficientFunds = chain.RegisterError(102, "insufficient_funds", "the account's balance is below the amount")
 	ErrSelfTransfer      = chain.RegisterError(103, "self_transfer", "sender and recipient are the same account")
 	ErrInvalidAsset      = chain.RegisterError(104, "invalid_asset", "an asset definition is malformed or duplicated")
+	ErrProtectedAccount  = chain.RegisterError(105, "protected_account", "the account belongs to a module (escrow, bonds, guarantee pool); only that module moves money into it")
 )
 
 // Store layout under "bank/":
@@ -48,10 +49,27 @@ func ModuleAddress(name string) chain.Address {
 // Keeper is the bank's state and the API other modules move money with.
 type Keeper struct {
 	members *consortium.Module
+	// protected are module accounts whose books (escrowed payments, bonds,
+	// the pool) must equal their balance: plain transfers and mints into
+	// them are refused. Set at wiring, read-only afterwards.
+	protected map[chain.Address]bool
 }
 
 // New returns the bank module; mint and burn check roles with members.
-func New(members *consortium.Module) *Keeper { return &Keeper{members: members} }
+func New(members *consortium.Module) *Keeper {
+	return &Keeper{members: members, protected: map[chain.Address]bool{}}
+}
+
+// ProtectAccount marks a module account that only its module moves money
+// into (through Send): MsgSend and MsgMint to it are refused.
+func (k *Keeper) ProtectAccount(a chain.Address) { k.protected[a] = true }
+
+func (k *Keeper) checkRecipient(to chain.Address) error {
+	if k.protected[to] {
+		return chain.Wrapf(ErrProtectedAccount, "%s is a module account", to)
+	}
+	return nil
+}
 
 func (*Keeper) Name() string { return Name }
 
@@ -260,6 +278,9 @@ func (k *Keeper) handleSend(ctx *module.Context, m *pb.MsgSend) error {
 	if err := ctx.Authorize(from, "send"); err != nil {
 		return err
 	}
+	if err := k.checkRecipient(to); err != nil {
+		return err
+	}
 	return k.Send(ctx, from, to, c)
 }
 
@@ -279,6 +300,9 @@ func (k *Keeper) handleMint(ctx *module.Context, m *pb.MsgMint) error {
 		return chain.Wrapf(chain.ErrUnauthorized, "mint must be signed by the issuer %s", issuer)
 	}
 	if err := k.members.RequireRole(ctx, issuer, consortium.RoleAssetIssuer); err != nil {
+		return err
+	}
+	if err := k.checkRecipient(to); err != nil {
 		return err
 	}
 	return k.Mint(ctx, to, c)

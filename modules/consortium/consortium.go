@@ -23,14 +23,15 @@ const (
 	RoleKYAIssuer   = "kya_issuer"   // onboards and attests agents (AMP's Credential Provider)
 	RoleAcquirer    = "acquirer"     // registers merchants
 	RoleAssetIssuer = "asset_issuer" // mints and burns assets
+	RoleArbiter     = "arbiter"      // rules on contested money-back claims when payments.arbiter is "arbiter_role"
 )
 
 // AllRoles lists the roles in a fixed order.
-var AllRoles = []string{RoleValidator, RoleKYAIssuer, RoleAcquirer, RoleAssetIssuer}
+var AllRoles = []string{RoleValidator, RoleKYAIssuer, RoleAcquirer, RoleAssetIssuer, RoleArbiter}
 
 // Errors of this module.
 var (
-	ErrUnknownRole   = chain.RegisterError(201, "unknown_role", "a role name is not one of validator, kya_issuer, acquirer, asset_issuer")
+	ErrUnknownRole   = chain.RegisterError(201, "unknown_role", "a role name is not one of validator, kya_issuer, acquirer, asset_issuer, arbiter")
 	ErrNotMember     = chain.RegisterError(202, "not_member", "the account is not a consortium member")
 	ErrMissingRole   = chain.RegisterError(203, "missing_role", "the member does not hold the role this action needs")
 	ErrInvalidMember = chain.RegisterError(204, "invalid_member", "a member record is malformed or duplicated")

@@ -575,7 +575,10 @@ func (k *Keeper) handleReinstateAgent(ctx *module.Context, m *pb.MsgReinstateAge
 	}
 	i, found := slices.BinarySearchFunc(a.Suspensions, issuer, func(x Suspension, t chain.Address) int { return compareAddr(x.Issuer, t) })
 	if !found {
-		return chain.Wrapf(ErrNotSuspended, "%s has no standing suspension of %s", issuer, a.ID)
+		// No suspension of its own: the issuer may lift the ledger's (see LedgerIssuer).
+		if i, err = a.ledgerSuspension(issuer, ctx.Time.Unix()); err != nil {
+			return err
+		}
 	}
 	a.Suspensions = slices.Delete(a.Suspensions, i, i+1)
 	if len(a.Suspensions) == 0 {

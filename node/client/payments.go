@@ -94,3 +94,72 @@ func (c *Client) ProtectionWindow(ctx context.Context, merchant chain.Address) (
 	}
 	return v.Seconds, nil
 }
+
+// EvidenceHash is the evidence hash of an evidence reference (a document's
+// id, a URL, a file's name) as claims carry it: SHA-256 of its bytes.
+func EvidenceHash(ref string) []byte {
+	if ref == "" {
+		return nil
+	}
+	h := sha256.Sum256([]byte(ref))
+	return h[:]
+}
+
+// Claim returns a money-back claim by id ("claim-3").
+func (c *Client) Claim(ctx context.Context, id string) (*payments.ClaimView, error) {
+	var v payments.ClaimView
+	if err := c.Query(ctx, "/payments/claim/"+id, &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// Claims returns up to 100 claims, newest first: of a payment
+// ("payment-7"), on an agent's payments ("agent-1"), or filed by (a person)
+// or against (a merchant) an address; ref may be a key name.
+func (c *Client) Claims(ctx context.Context, ref string) ([]payments.ClaimView, error) {
+	if !strings.HasPrefix(ref, "payment-") && !strings.HasPrefix(ref, "agent-") {
+		a, err := c.Resolve(ref)
+		if err != nil {
+			return nil, err
+		}
+		ref = a.String()
+	}
+	v := []payments.ClaimView{}
+	if err := c.Query(ctx, "/payments/claims/"+ref, &v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// GuaranteePool returns the guarantee pool, per asset, with its queue.
+func (c *Client) GuaranteePool(ctx context.Context) (*payments.PoolView, error) {
+	var v payments.PoolView
+	if err := c.Query(ctx, "/payments/pool", &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// MerchantBond returns a merchant's bonds and unbonding entries.
+func (c *Client) MerchantBond(ctx context.Context, merchant chain.Address) (*payments.BondView, error) {
+	var v payments.BondView
+	if err := c.Query(ctx, "/payments/bond/"+merchant.String(), &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// GuaranteeReport returns the guarantee report of a merchant or an agent:
+// an Agent ID, or a key name or address (the merchant's, or the agent's key).
+func (c *Client) GuaranteeReport(ctx context.Context, ref string) (*payments.ReportView, error) {
+	r, err := c.AgentRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	var v payments.ReportView
+	if err := c.Query(ctx, "/payments/report/"+r, &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}

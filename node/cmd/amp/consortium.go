@@ -84,7 +84,7 @@ See docs/governance.md.`,
 	af := addMember.Flags()
 	af.StringVar(&name, "name", "", "the member's name (1-64 characters)")
 	af.StringVar(&address, "address", "", "the member's account: an address, or a key name from the keyring")
-	af.StringVar(&roles, "roles", "", "comma-separated roles: validator, kya_issuer, acquirer, asset_issuer")
+	af.StringVar(&roles, "roles", "", "comma-separated roles: validator, kya_issuer, acquirer, asset_issuer, arbiter")
 	ck.add(addMember)
 	af.StringVar(&nodeID, "node-id", "", "the member's CometBFT node ID (40 hex characters), so that its node passes the peer filter")
 	af.StringVar(&nodeKeyFile, "node-key-file", "", "read the node ID from this node_key.json instead of --node-id")
@@ -131,7 +131,7 @@ See docs/governance.md.`,
 			})
 		},
 	}
-	setRoles.Flags().StringVar(&setRolesRoles, "roles", "", "comma-separated roles: validator, kya_issuer, acquirer, asset_issuer")
+	setRoles.Flags().StringVar(&setRolesRoles, "roles", "", "comma-separated roles: validator, kya_issuer, acquirer, asset_issuer, arbiter")
 	rck.add(setRoles)
 	_ = setRoles.MarkFlagRequired("roles")
 
