@@ -16,7 +16,7 @@
 //	DIR/node0.log …       each node's log once started by Run
 //
 // Every node K is a consortium member named "nodeK" holding every role
-// (validator, kya_issuer, acquirer, asset_issuer), the node's consensus key
+// (validator, kya_issuer, acquirer, asset_issuer, arbiter), the node's consensus key
 // with power 10 and its node ID, funded at genesis with 1,000,000 USD. Each
 // home has filter_peers on (only members' nodes are accepted as peers),
 // allow_duplicate_ip, all the other nodes as persistent peers, pprof off,

@@ -33,7 +33,7 @@ func devCmd(homeDir *string, stdout, stderr io.Writer) *cobra.Command {
 		Short: "Run a one-validator dev chain with funded demo accounts and identities",
 		Long: `dev runs a fresh one-validator chain "amp-dev" in the home folder (default
 $AMP_HOME, else ~/.amp-dev). It creates the demo consortium member "issuer"
-(validator, kya_issuer, acquirer, asset_issuer; 1,000,000 USD) and the demo
+(validator, kya_issuer, acquirer, asset_issuer, arbiter; 1,000,000 USD) and the demo
 people "alice" and "bob" (1000 USD each), with their keys in the home's
 keyring (UNENCRYPTED: dev keys only). RPC listens on 127.0.0.1:26657, P2P on
 127.0.0.1:26656, and a block is made about every second.
