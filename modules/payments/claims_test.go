@@ -240,7 +240,7 @@ func TestEndBlockResolvesAtDeadline(t *testing.T) {
 // TestGuaranteeParamsValidate: the parameters refuse what they cannot use.
 func TestGuaranteeParamsValidate(t *testing.T) {
 	ps := params.New()
-	New(ps, nil, nil, nil, nil)
+	New(ps, bank.New(nil), nil, nil, nil)
 	for key, bad := range map[string]string{
 		ParamClaimWindows:   `{"unauthorized": 1}`,
 		ParamArbiter:        `"anyone"`,
