@@ -137,7 +137,11 @@ func (m *tMod) bytes() []byte {
 			e := appendName(nil, im.module)
 			e = appendName(e, im.name)
 			e = append(e, im.kind)
-			e = appendU32(e, im.typeIdx)
+			if im.kind == kindMemory {
+				e = append(e, 0, 1) // limits: min 1
+			} else {
+				e = appendU32(e, im.typeIdx)
+			}
 			items = append(items, e)
 		}
 		sec(secImport, vec(items))

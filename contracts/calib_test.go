@@ -152,7 +152,7 @@ func gasWorkloads() []workload {
 func BenchmarkGasRate(b *testing.B) {
 	e := newTestEngine(b)
 	h := newMemHost()
-	const gas = 20_000_000
+	const gas = DefaultMaxGas
 	lim := DefaultLimits()
 	lim.MaxGas = gas
 	for _, w := range gasWorkloads() {

@@ -42,6 +42,11 @@ type compiled struct {
 type Code struct {
 	Hash [32]byte
 	Wasm []byte
+	// Schedule is the gas schedule the rule was instrumented with. Its
+	// host-call and instantiation prices apply to the rule, so that a
+	// schedule change by governance does not re-price deployed rules
+	// halfway (their injected prices are baked in). nil: the engine's.
+	Schedule *GasSchedule
 }
 
 // NewCode hashes instrumented bytes once.

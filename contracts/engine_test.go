@@ -87,3 +87,19 @@ func TestEvaluateState(t *testing.T) {
 		t.Fatalf("query: %+v", r)
 	}
 }
+
+// A rule's own schedule prices its host calls: doubling HostCall adds
+// exactly one HostCall per call made (3 here: state_get, state_set,
+// emit_event).
+func TestCodeSchedule(t *testing.T) {
+	e := newTestEngine(t)
+	code := deploy(t, counterRule())
+	base := mustEval(t, e, code, payCall(t, 1, newMemHost())).GasUsed
+	s := DefaultGasSchedule()
+	s.HostCall *= 2
+	code.Schedule = &s
+	got := mustEval(t, e, code, payCall(t, 1, newMemHost())).GasUsed
+	if want := base + 3*DefaultGasSchedule().HostCall; got != want {
+		t.Fatalf("gas %d, want %d", got, want)
+	}
+}

@@ -33,7 +33,7 @@ type GasSchedule struct {
 	StateRead       uint64 `json:"state_read"`       // extra per state_get
 	StateWrite      uint64 `json:"state_write"`      // extra per state_set or state_del
 	Event           uint64 `json:"event"`            // extra per emit_event
-	HashByte        uint64 `json:"hash_byte"`        // per byte hashed by sha256
+	HashByte        uint64 `json:"hash_byte"`        // per byte hashed by sha256 or drawn from random_get
 	InstantiateBase uint64 `json:"instantiate_base"` // per fresh instance
 	InstantiateByte uint64 `json:"instantiate_byte"` // per byte of the instrumented module, per instance
 	InstantiatePage uint64 `json:"instantiate_page"` // per initial memory page, per instance
@@ -56,7 +56,7 @@ func DefaultGasSchedule() GasSchedule {
 		Version:         GasScheduleVersion,
 		Instruction:     1,
 		Segment:         4,
-		MemoryAccess:    1,
+		MemoryAccess:    2,
 		DivRem:          4,
 		Float:           1,
 		Call:            20,
@@ -64,7 +64,7 @@ func DefaultGasSchedule() GasSchedule {
 		BrTableTargets:  64,
 		Local:           1,
 		MemoryGrowPage:  32768,
-		Bulk16Bytes:     1,
+		Bulk16Bytes:     2,
 		TableElement:    16,
 		HostCall:        200,
 		HostByte:        1,
@@ -75,7 +75,7 @@ func DefaultGasSchedule() GasSchedule {
 		InstantiateBase: 20_000,
 		InstantiateByte: 1,
 		InstantiatePage: 16384,
-		DeployByte:      200,
+		DeployByte:      4000,
 	}
 }
 

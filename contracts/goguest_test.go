@@ -2,10 +2,10 @@ package contracts
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -93,7 +93,12 @@ func buildGoGuest(t testing.TB) []byte {
 		os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module guest\n\ngo 1.26\n"), 0o644)
 		os.WriteFile(filepath.Join(dir, "main.go"), []byte(goGuestSrc), 0o644)
 		out := filepath.Join(dir, "rule.wasm")
-		gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+		// go test puts its own GOROOT/bin first on PATH for subprocesses.
+		gobin, err := exec.LookPath("go")
+		if err != nil {
+			goGuest.err = err
+			return
+		}
 		cmd := exec.Command(gobin, "build", "-buildmode=c-shared", "-ldflags=-s -w", "-trimpath", "-o", out, ".")
 		cmd.Dir = dir
 		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "GOWORK=off", "GOFLAGS=")
@@ -133,20 +138,79 @@ func TestGoGuest(t *testing.T) {
 	}
 	t.Logf("Instrument: %v, %d -> %d bytes", time.Since(start), len(wasm), len(inst))
 	code := NewCode(inst)
-	e := newTestEngine(t)
-	start = time.Now()
-	if err := e.Compile(context.Background(), code); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("Compile: %v", time.Since(start))
-	lim := DefaultLimits()
-	lim.MaxGas = 100_000_000
-	h := newMemHost()
-	for _, amount := range []uint64{5, 2000, 13, 14, 15} {
-		c := payCall(t, amount, h)
-		c.Limits = &lim
+
+	// Two engines sharing an on-disk compilation cache: the second loads
+	// the machine code instead of compiling (node restart).
+	ctx := context.Background()
+	dir := t.TempDir()
+	engines := make([]*Engine, 2)
+	for i := range engines {
+		e, err := NewEngine(ctx, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close(ctx)
 		start = time.Now()
-		r := mustEval(t, e, code, c)
-		t.Logf("amount %d: class %v decision %d gas %d output %q (%v)", amount, r.Class, r.Decision, r.GasUsed, r.Output, time.Since(start))
+		if err := e.Compile(ctx, code); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("engine %d compile: %v", i, time.Since(start))
+		engines[i] = e
 	}
+
+	lim := DefaultLimits()
+	lim.MaxGas = 100_000_000 // Go's runtime start-up alone exceeds the default cap (see docs)
+	cases := []struct {
+		amount uint64
+		want   Class
+	}{{5, ClassOK}, {2000, ClassOK}, {13, ClassTrap}, {14, ClassOutOfGas}, {15, ClassLimit}, {6, ClassOK}}
+	var first []Result
+	for i, e := range engines {
+		h := newMemHost()
+		for j, c := range cases {
+			cl := payCall(t, c.amount, h)
+			cl.Limits = &lim
+			start = time.Now()
+			r := mustEval(t, e, code, cl)
+			d := time.Since(start)
+			if r.Class != c.want {
+				t.Fatalf("engine %d amount %d: class %v, want %v", i, c.amount, r.Class, c.want)
+			}
+			if i == 0 {
+				first = append(first, r)
+				t.Logf("amount %4d: %-10v decision %d gas %9d output %q (%v)", c.amount, r.Class, r.Decision, r.GasUsed, r.Output, d)
+			} else if fmt.Sprint(r) != fmt.Sprint(first[j]) {
+				t.Fatalf("engine %d amount %d differs:\n%+v\n%+v", i, c.amount, r, first[j])
+			}
+		}
+		if got := h.kv["calls"]; len(got) != 8 || got[0] != 3 {
+			t.Errorf("engine %d: state %x, want 3 calls counted", i, got)
+		}
+	}
+	if _, msg, ok := ReasonCode(first[1].Output); !ok || msg != "amount 2000 over 1000" {
+		t.Errorf("reject output %q", first[1].Output)
+	}
+
+	// The pooled path: one instance, many evaluations.
+	cl := payCall(t, 5, newMemHost())
+	cl.Limits = &lim
+	start = time.Now()
+	in, res, err := engines[0].Instantiate(ctx, code, cl)
+	if err != nil || in == nil {
+		t.Fatalf("Instantiate: %v %+v", err, res)
+	}
+	defer in.Close(ctx)
+	t.Logf("instantiate + _initialize: %v, gas %d", time.Since(start), res.GasUsed)
+	var best time.Duration = 1 << 62
+	var gas uint64
+	for i := 0; i < 50; i++ {
+		start = time.Now()
+		r, err := in.Evaluate(ctx, cl)
+		best = min(best, time.Since(start))
+		if err != nil || r.Class != ClassOK {
+			t.Fatalf("warm evaluate %d: %v %+v", i, err, r)
+		}
+		gas = r.GasUsed
+	}
+	t.Logf("warm evaluate on a kept instance: best %v, gas %d", best, gas)
 }

@@ -88,9 +88,11 @@ func stateSet(ctx context.Context, mod api.Module, stack []uint64) {
 	if st.init || st.entry == EntryQuery || vl > MaxValue {
 		st.stop(ClassTrap)
 	}
-	k := append([]byte(nil), st.key(mod, kp, kl)...)
-	v := append([]byte{}, st.read(mod, vp, vl)...)
-	if err := st.host.Set(k, v); err != nil {
+	k, v := st.key(mod, kp, kl), st.read(mod, vp, vl)
+	kv := make([]byte, kl+vl) // one allocation for both copies the Host may keep
+	copy(kv, k)
+	copy(kv[kl:], v)
+	if err := st.host.Set(kv[:kl:kl], kv[kl:]); err != nil {
 		st.faultStop(err)
 	}
 	stack[0] = 0
@@ -115,11 +117,11 @@ func ctxGet(ctx context.Context, _ api.Module, stack []uint64) {
 	st.charge(st.sched.HostCall)
 	switch int32(stack[0]) {
 	case CtxHeight:
-		stack[0] = st.call.Height
+		stack[0] = st.height
 	case CtxTime:
-		stack[0] = uint64(st.call.Time)
+		stack[0] = uint64(st.time)
 	case CtxRuleVersion:
-		stack[0] = uint64(st.call.RuleVersion)
+		stack[0] = uint64(st.ruleVersion)
 	default:
 		st.stop(ClassTrap)
 	}

@@ -28,13 +28,27 @@ type Instance struct {
 	ctx   context.Context
 	st    callState
 	alloc memAllocator
+	sched GasSchedule // host-side prices: Code.Schedule or the engine's
 
 	gas, depth, pages api.MutableGlobal
 	evaluate          api.Function
+	mem               api.Memory
+	armedDepth        uint32 // last values written to the depth and pages meters
+	armedPages        uint32
 	buf               uint32
 	stack             [2]uint64
 	closed            bool
 }
+
+// moduleConfig: anonymous (instances never clash by name), no start
+// functions (the ABI has _initialize, run under the meter), and a random
+// source that is never read — wazero's WASI is not used, and its default
+// source re-seeds math/rand on every instantiation (~10 µs).
+var moduleConfig = wazero.NewModuleConfig().WithName("").WithStartFunctions().WithRandSource(zeroReader{})
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
 
 // Evaluate runs one call on a fresh instance and closes it: instantiation
 // gas, _initialize (if exported), then evaluate. The error is for node
@@ -70,9 +84,17 @@ func (e *Engine) Instantiate(ctx context.Context, code Code, call Call) (*Instan
 		return nil, Result{}, err
 	}
 	limit := call.gasLimit(&lim)
-	s := &e.sched
+	inst := &Instance{e: e, c: c, sched: e.sched}
+	if code.Schedule != nil {
+		if err := code.Schedule.Validate(); err != nil {
+			return nil, Result{}, err
+		}
+		inst.sched = *code.Schedule
+	}
+	s := &inst.sched
 	// Priced before any work, so a rule cannot make the node instantiate it
-	// for free: bigger modules and memories cost more (Go rules: ~1.9 M).
+	// for free: bigger modules and memories cost more (the 1.86 MB Go
+	// example: ~3.3 M before its runtime even starts).
 	cost := s.InstantiateBase + uint64(c.size)*s.InstantiateByte + uint64(c.minPages)*s.InstantiatePage
 	if cost > limit {
 		return nil, Result{Class: ClassOutOfGas, GasUsed: limit}, nil
@@ -80,20 +102,22 @@ func (e *Engine) Instantiate(ctx context.Context, code Code, call Call) (*Instan
 	if c.minPages > lim.MaxMemoryPages {
 		return nil, Result{Class: ClassLimit, GasUsed: cost}, nil
 	}
-	inst := &Instance{e: e, c: c}
 	st := &inst.st
 	st.sched = s
 	st.lim = lim
 	st.init = true
 	inst.bind(&call)
 	inst.alloc.ceiling = uint64(lim.MaxMemoryPages) * 65536
-	inst.ctx = experimental.WithMemoryAllocator(context.WithValue(ctx, stateKey{}, st), &inst.alloc)
+	inst.ctx = &evalCtx{Context: experimental.WithMemoryAllocator(ctx, &inst.alloc), st: st}
 
-	cfg := wazero.NewModuleConfig().WithName("").WithStartFunctions()
-	mod, err := e.rt.InstantiateModule(inst.ctx, c.cm, cfg)
+	mod, err := e.rt.InstantiateModule(inst.ctx, c.cm, moduleConfig)
 	if err != nil {
 		// Data or element segments out of bounds: a deterministic trap of
-		// the module itself.
+		// the module itself. wazero drops the half-built instance without
+		// closing it, so release its memory here.
+		if inst.alloc.mem != nil {
+			inst.alloc.mem.Free()
+		}
 		return nil, Result{Class: ClassTrap, GasUsed: cost}, nil
 	}
 	inst.mod = mod
@@ -107,6 +131,7 @@ func (e *Engine) Instantiate(ctx context.Context, code Code, call Call) (*Instan
 		return nil, Result{}, fmt.Errorf("contracts: module %x is not instrumented", code.Hash[:8])
 	}
 	st.gas = inst.gas
+	inst.mem = mod.Memory()
 	inst.arm(limit - cost)
 
 	res := Result{Class: ClassOK}
@@ -122,7 +147,7 @@ func (e *Engine) Instantiate(ctx context.Context, code Code, call Call) (*Instan
 		return nil, res, err
 	}
 	inst.buf = uint32(inst.stack[0])
-	if uint64(inst.buf)+BufferSize > uint64(mod.Memory().Size()) {
+	if uint64(inst.buf)+BufferSize > uint64(inst.mem.Size()) {
 		inst.Close(ctx)
 		res.Class = ClassInvalidOutput
 		return nil, res, nil
@@ -134,23 +159,32 @@ func (e *Engine) Instantiate(ctx context.Context, code Code, call Call) (*Instan
 // bind points the host state at a new call.
 func (inst *Instance) bind(call *Call) {
 	st := &inst.st
-	st.call = call
 	st.entry = call.Entry
+	st.height, st.time, st.ruleVersion = call.Height, call.Time, call.RuleVersion
 	st.host = call.Host
 	if st.host == nil {
 		st.host = nopHost{}
 	}
 	st.input = buildInput(st.input, call)
-	st.rng.reset(st.input)
+	st.rngSeeded = false
 	st.events = st.events[:0]
 	st.outcome, st.abortCode, st.abortMsg, st.fault = 0, 0, nil, nil
 }
 
 // arm loads the meter: gas, call depth and the memory ceiling.
+// Depth and pages are only written when they change: every call site
+// restores the depth it took, so after any evaluation that did not trap (the
+// only kind an instance survives) the depth meter is back where it was armed.
 func (inst *Instance) arm(gas uint64) {
 	inst.gas.Set(gas)
-	inst.depth.Set(uint64(inst.st.lim.MaxCallDepth))
-	inst.pages.Set(uint64(inst.st.lim.MaxMemoryPages))
+	if d := inst.st.lim.MaxCallDepth; d != inst.armedDepth {
+		inst.depth.Set(uint64(d))
+		inst.armedDepth = d
+	}
+	if p := inst.st.lim.MaxMemoryPages; p != inst.armedPages {
+		inst.pages.Set(uint64(p))
+		inst.armedPages = p
+	}
 }
 
 // finish classifies the end of a guest call and computes the gas used
@@ -193,7 +227,9 @@ func (inst *Instance) finish(err error, limit uint64) (Result, error) {
 
 // Evaluate calls evaluate on a ready instance with call's entry, block
 // fields, body and host, under call's gas limit. The instance keeps its
-// memory between calls; it is closed after any class but ClassOK.
+// memory between calls; it is closed after any class but ClassOK. Like
+// Engine.Evaluate it does not watch ctx for cancellation: gas bounds the
+// run, and a cancelled context must not change a consensus result.
 func (inst *Instance) Evaluate(ctx context.Context, call Call) (Result, error) {
 	if inst.closed {
 		return Result{}, ErrInstanceClosed
@@ -214,7 +250,7 @@ func (inst *Instance) run(ctx context.Context, call *Call, limit uint64) (Result
 	st := &inst.st
 	inst.bind(call)
 	inst.arm(limit)
-	if !inst.mod.Memory().Write(inst.buf, st.input) {
+	if !inst.mem.Write(inst.buf, st.input) {
 		// Memory cannot shrink, so this only happens if a node bug
 		// changed it; fail loudly rather than guess.
 		inst.Close(ctx)
@@ -238,7 +274,7 @@ func (inst *Instance) run(ctx context.Context, call *Call, limit uint64) (Result
 		return res, nil
 	}
 	if outLen > 0 {
-		out, ok := inst.mod.Memory().Read(inst.buf, outLen)
+		out, ok := inst.mem.Read(inst.buf, outLen)
 		if !ok {
 			res.Class = ClassInvalidOutput
 			inst.Close(ctx)

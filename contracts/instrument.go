@@ -1,6 +1,7 @@
 package contracts
 
 import (
+	"math/bits"
 	"strings"
 )
 
@@ -271,7 +272,7 @@ func (in *instrumenter) body(i uint32) ([]byte, error) {
 // Boundaries are the places control can enter other than by falling
 // through: loop headers, then/else arms and the code after any end. A
 // segment after br, br_table, return or unreachable is dead until the next
-// boundary and is not charged.
+// boundary and is not charged, nor is a segment made only of end/else.
 func (in *instrumenter) segments(declaredLocals uint64) {
 	n := len(in.instrs)
 	if cap(in.charges) < n {
@@ -280,22 +281,49 @@ func (in *instrumenter) segments(declaredLocals uint64) {
 	in.charges = in.charges[:n]
 	clear(in.charges)
 	start := 0
-	cost := declaredLocals*in.s.Local + in.s.Segment // < 2^32 * 2^24 + 2^24
+	cost := satAdd(satMul(declaredLocals, in.s.Local), in.s.Segment)
+	work := declaredLocals > 0 // the entry segment pays for zeroing locals
 	dead := false
 	for k := range in.instrs {
 		x := &in.instrs[k]
-		cost += in.s.instrCost(x)
+		switch x.op {
+		case opEnd, opElse:
+			// Structural markers that do no work: a segment of nothing
+			// but these (Go emits long runs of end) is not charged.
+		default:
+			cost = satAdd(cost, in.s.instrCost(x))
+			work = true
+		}
 		switch x.op {
 		case opLoop, opIf, opElse, opEnd, opBr, opBrTable, opReturn, opUnreachable:
 		default:
 			continue
 		}
-		if !dead && start < n {
-			in.charges[start] += cost
+		if !dead && work && start < n {
+			in.charges[start] = satAdd(in.charges[start], cost)
 		}
-		start, cost = k+1, in.s.Segment
+		start, cost, work = k+1, in.s.Segment, false
 		dead = x.op == opBr || x.op == opBrTable || x.op == opReturn || x.op == opUnreachable
 	}
+}
+
+// maxCharge caps one static charge. Validated modules never come near it
+// (bodies ≤ 256 KiB, prices ≤ 2^24); it only keeps a hostile unvalidated
+// input from wrapping a charge into a negative one, i.e. a refill.
+const maxCharge = 1 << 62
+
+func satAdd(a, b uint64) uint64 {
+	if c := a + b; c >= a && c <= maxCharge {
+		return c
+	}
+	return maxCharge
+}
+
+func satMul(a, b uint64) uint64 {
+	if hi, lo := bits.Mul64(a, b); hi == 0 && lo <= maxCharge {
+		return lo
+	}
+	return maxCharge
 }
 
 // checkGas stores the new gas value left on the stack by the callers below,

@@ -43,7 +43,7 @@ func DefaultLimits() Limits {
 // DefaultMaxGas is the per-evaluation gas cap: about 1 ms of CPU on the
 // reference machine for the most expensive metered code we measured (see
 // docs/rules-abi.md "Gas").
-const DefaultMaxGas = 2_000_000
+const DefaultMaxGas = 3_000_000
 
 // Validate checks that the limits are usable.
 func (l Limits) Validate() error {

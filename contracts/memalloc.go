@@ -8,23 +8,28 @@ import "github.com/tetratelabs/wazero/experimental"
 // the whole memory every ~25% of growth and leaves the old copies to the GC:
 // measured here, growing one page at a time to 512 pages took 45–120 ms,
 // i.e. ~100 µs a page, far more than anything else a rule can buy with gas.
-// Reserving the ceiling (Limits.MaxMemoryPages, 32 MiB by default) as
-// untouched virtual memory makes growth a length change; the kernel supplies
-// zero pages on first touch. Semantics are unchanged: memory.grow still
-// fails exactly at the ceiling the injected code checks, so where reserving
-// is unavailable the heap fallback below behaves identically, only slower.
+// Reserving the ceiling (Limits.MaxMemoryPages, 32 MiB by default) up front
+// makes growth a length change (see memalloc_linux.go). Semantics are
+// unchanged: memory.grow still fails exactly at the ceiling the injected
+// code checks, so where reserving is unavailable the heap fallback below
+// behaves identically, only slower.
 
 // memAllocator makes the linear memory of one instance.
 type memAllocator struct {
 	ceiling uint64 // bytes: Limits.MaxMemoryPages pages
+	// mem is the memory handed out, so that a failed instantiation (which
+	// wazero abandons without closing) can still release it.
+	mem experimental.LinearMemory
 }
 
 func (a *memAllocator) Allocate(capBytes, maxBytes uint64) experimental.LinearMemory {
 	reserve := min(maxBytes, a.ceiling)
 	if m := reserveMemory(reserve); m != nil {
+		a.mem = m
 		return m
 	}
-	return &heapMemory{limit: reserve}
+	a.mem = &heapMemory{limit: reserve}
+	return a.mem
 }
 
 // heapMemory is the portable fallback: a Go slice grown by copying.

@@ -110,6 +110,13 @@ type module struct {
 	hasStart        bool
 	bodies          []funcBody
 	codeCount       uint32
+	activeData      []dataRange // active segments with constant offsets
+}
+
+// dataRange is where an active data segment lands in memory 0.
+type dataRange struct {
+	offset uint32
+	length uint32
 }
 
 func (m *module) numFuncs() uint64 { return uint64(m.numFuncImports) + uint64(len(m.funcs)) }
@@ -209,10 +216,12 @@ func (m *module) decodeSection(id byte, payload []byte) error {
 	case secStart:
 		m.hasStart = true
 		_, err = r.u32()
-	case secElement, secData, secDataCount:
+	case secElement, secDataCount:
 		// Kept verbatim; wazero validates them. Their offset expressions can
 		// only name imported globals, and rules import none.
 		return nil
+	case secData:
+		err = m.decodeData(r)
 	case secCode:
 		err = m.decodeCode(r)
 	}
@@ -598,4 +607,58 @@ func decodeBody(raw []byte) (funcBody, error) {
 		return b, parseErr("function body does not end with end")
 	}
 	return b, nil
+}
+
+// decodeData records the landing range of each active data segment so that
+// Validate can refuse a module whose data does not fit its initial memory
+// (it could never be instantiated).
+func (m *module) decodeData(r *reader) error {
+	n, err := r.count("data")
+	if err != nil {
+		return err
+	}
+	for i := uint32(0); i < n; i++ {
+		flags, err := r.u32()
+		if err != nil {
+			return parseErr("data %d: %v", i, err)
+		}
+		active := flags == 0 || flags == 2
+		switch flags {
+		case 0, 1:
+		case 2:
+			mem, err := r.u32()
+			if err != nil {
+				return parseErr("data %d: %v", i, err)
+			}
+			if mem != 0 {
+				return featureErr("data %d targets memory %d: multi-memory is not allowed", i, mem)
+			}
+		default:
+			return parseErr("data %d: flags %d", i, flags)
+		}
+		var off int64
+		constant := false
+		if active {
+			start := r.pos
+			if err := r.skipConstExpr(m.numGlobals); err != nil {
+				return err
+			}
+			expr := &reader{b: r.b[start:r.pos]}
+			if op, _ := expr.byte1(); op == opI32Const {
+				off, _ = expr.sleb(5)
+				constant = expr.pos == len(expr.b)-1 // i32.const X end
+			}
+		}
+		size, err := r.u32()
+		if err != nil {
+			return parseErr("data %d size: %v", i, err)
+		}
+		if _, err := r.bytes(size); err != nil {
+			return parseErr("data %d: %v", i, err)
+		}
+		if constant {
+			m.activeData = append(m.activeData, dataRange{offset: uint32(off), length: size})
+		}
+	}
+	return nil
 }

@@ -45,6 +45,14 @@ func Validate(code []byte, lim Limits) []Problem {
 		add(problemf(ProblemMemory, "the module defines no memory"))
 	case m.mems[0].min > lim.MaxMemoryPages:
 		add(problemf(ProblemMemory, "initial memory %d pages, limit %d", m.mems[0].min, lim.MaxMemoryPages))
+	default:
+		size := uint64(m.mems[0].min) * 65536
+		for _, d := range m.activeData {
+			if uint64(d.offset)+uint64(d.length) > size {
+				add(problemf(ProblemMemory, "data segment at %d+%d lies beyond the initial memory (%d bytes)", d.offset, d.length, size))
+				break
+			}
+		}
 	}
 	var elems uint64
 	for _, t := range m.tables {

@@ -84,7 +84,7 @@ func clockTimeGet(ctx context.Context, mod api.Module, stack []uint64) {
 		return
 	}
 	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], uint64(st.call.Time)*1_000_000_000)
+	binary.LittleEndian.PutUint64(b[:], uint64(st.time)*1_000_000_000)
 	st.write(mod, uint32(stack[2]), b[:])
 	stack[0] = errnoSuccess
 }
@@ -105,8 +105,14 @@ func clockResGet(ctx context.Context, mod api.Module, stack []uint64) {
 func randomGet(ctx context.Context, mod api.Module, stack []uint64) {
 	st := stateOf(ctx)
 	p, n := uint32(stack[0]), uint32(stack[1])
-	st.charge(st.sched.HostCall + uint64(n)*st.sched.HostByte)
+	// A keyed stream cipher: priced like hashing.
+	st.charge(st.sched.HostCall + uint64(n)*st.sched.HashByte)
 	dst := st.read(mod, p, n) // a view: filled in place
+	// Seeded on first use: hashing the input costs more than most evaluations.
+	if !st.rngSeeded {
+		st.rng.reset(st.input)
+		st.rngSeeded = true
+	}
 	st.rng.fill(dst)
 	stack[0] = errnoSuccess
 }

@@ -111,8 +111,14 @@ func (k *Keeper) run(ctx *module.Context, merchant chain.Address, hook pb.Hook, 
 	if err != nil {
 		return contracts.Result{}, nil, false, err
 	}
+	var sched contracts.GasSchedule
+	if err := k.params.Get(ctx, ParamGasSchedule, &sched); err != nil {
+		return contracts.Result{}, nil, false, err
+	}
 	host := newHost(ctx, merchant, readOnly)
-	res, err := k.engine.Evaluate(context.Background(), contracts.Code{Hash: b.Metered, Wasm: metered}, contracts.Call{
+	// Instruction prices are in the metered code since deploy; host calls
+	// and instantiation are priced by the chain's schedule now.
+	res, err := k.engine.Evaluate(context.Background(), contracts.Code{Hash: b.Metered, Wasm: metered, Schedule: &sched}, contracts.Call{
 		Entry: entry, Height: uint64(ctx.Height), Time: ctx.Time.Unix(), RuleVersion: b.Version, Body: body,
 		Limits: &lim, Host: host,
 	})

@@ -114,10 +114,6 @@ func (k *Keeper) handleDeploy(ctx *module.Context, m *pb.MsgDeployRule) error {
 	if err := k.params.Get(ctx, ParamGasSchedule, &sched); err != nil {
 		return err
 	}
-	var perByte uint64
-	if err := k.params.Get(ctx, ParamDeployGasPer, &perByte); err != nil {
-		return err
-	}
 	code := m.Code
 	if len(code) == 0 {
 		if code, err = k.takeUpload(ctx, mer.Address, m.CodeHash); err != nil {
@@ -149,7 +145,7 @@ func (k *Keeper) handleDeploy(ctx *module.Context, m *pb.MsgDeployRule) error {
 	s.Set([]byte("n/rule"), binary.BigEndian.AppendUint64(nil, n))
 	r := Rule{ID: RuleID(n), Merchant: mer.Address, Label: m.Label, CodeHash: hexHash(ch), MeteredHash: hexHash(mh), Size: len(code),
 		ABI: contracts.ABIVersion, GasScheduleVersion: sched.Version, InstrumentVersion: contracts.InstrumentVersion,
-		DeployGas: perByte * uint64(len(code)), DeployedHeight: ctx.Height}
+		DeployGas: sched.DeployByte * uint64(len(code)), DeployedHeight: ctx.Height}
 	b, _ := json.Marshal(r)
 	s.Set(ruleKey(n), b)
 	ctx.UseGas(r.DeployGas)

@@ -37,9 +37,8 @@ var (
 
 // Parameters.
 const (
-	ParamLimits       = "rules.limits"
-	ParamGasSchedule  = "rules.gas_schedule"
-	ParamDeployGasPer = "rules.deploy_gas_per_byte"
+	ParamLimits      = "rules.limits"
+	ParamGasSchedule = "rules.gas_schedule"
 )
 
 // Hook names as the CLI and queries spell them.
@@ -134,15 +133,6 @@ func New(ps *params.Keeper, b *bank.Keeper, id *identity.Keeper, tr *trust.Keepe
 				return err
 			}
 			return s.Validate()
-		}})
-	ps.Declare(params.Def{Key: ParamDeployGasPer, Default: 10,
-		Doc: "deploy gas per byte of code, recorded with the rule and in the deploy tx's gas",
-		Validate: func(raw json.RawMessage) error {
-			var n int64
-			if err := json.Unmarshal(raw, &n); err != nil || n < 0 || n > 1_000_000 {
-				return fmt.Errorf("want a whole number from 0 to 1000000")
-			}
-			return nil
 		}})
 	return &Keeper{params: ps, bank: b, identity: id, trust: tr, engine: engine}
 }

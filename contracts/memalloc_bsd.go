@@ -1,5 +1,0 @@
-//go:build darwin || freebsd
-
-package contracts
-
-const mapNoReserve = 0

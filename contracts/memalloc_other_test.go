@@ -1,0 +1,5 @@
+//go:build !linux
+
+package contracts
+
+func pooledRegions() int { return -1 }
