@@ -249,9 +249,6 @@ func i64load(off uint32) []byte {
 func i32store8(off uint32) []byte {
 	return appendU32([]byte{0x3a, 0}, off)
 }
-func i32load8u(off uint32) []byte {
-	return appendU32([]byte{0x2d, 0}, off)
-}
 
 // ret64 packs (outLen << 32) | decision as the i64 evaluate returns.
 func ret64(outLen uint32, d Decision) []byte {
