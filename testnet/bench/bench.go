@@ -18,6 +18,7 @@ import (
 
 	"github.com/amp-ledger/amp/chain"
 	"github.com/amp-ledger/amp/node/home"
+	"github.com/amp-ledger/amp/node/keyring"
 	"github.com/amp-ledger/amp/testnet/loadgen"
 	"github.com/amp-ledger/amp/testnet/network"
 	"github.com/amp-ledger/amp/testnet/nodeproc"
@@ -73,9 +74,15 @@ type Options struct {
 	ProfileDir string
 	// Systems to run, in this order: "amp" (bank transfers), "pay" (agent
 	// payments, ed25519 agent keys), "pay-p256" (the same with P-256 agent
-	// keys), "kvstore" (default amp, pay, kvstore). The pay systems run on
-	// one validator only.
+	// keys), "pay-rule" (the payments of "pay" with a WebAssembly rule,
+	// RuleFile, bound to every merchant's payment hook before the run),
+	// "kvstore" (default amp, pay, pay-rule, kvstore). The pay systems
+	// run on one validator only.
 	Systems []string
+	// RuleFile is the rule of "pay-rule"; empty means
+	// loadgen.ExampleRulePath (max-amount.wasm, which accepts the load's
+	// tiny payments under its default 5 USD limit).
+	RuleFile string
 	// PayLanes is the number of agents (each with its own person, binding
 	// and mandate) of the pay systems; 0 means Accounts.
 	PayLanes int
@@ -114,7 +121,7 @@ func DefaultOptions() Options {
 		Accounts: 2000,
 		MaxRate:  8000,
 		BinDir:   "bin",
-		Systems:  []string{"amp", "pay", "kvstore"},
+		Systems:  []string{"amp", "pay", "pay-rule", "kvstore"},
 		Runs:     1,
 		IdleWait: 2 * time.Minute,
 		Log:      os.Stderr,
@@ -197,7 +204,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		switch s {
 		case "amp":
 			b.withAMP = true
-		case "pay", "pay-p256":
+		case "pay", "pay-p256", "pay-rule":
 			kt := chain.KeyEd25519
 			if s == "pay-p256" {
 				kt = chain.KeyP256
@@ -207,9 +214,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 				return nil, err
 			}
 			b.pay[s] = &paySystem{lanes: lanes}
+			if s == "pay-rule" {
+				if b.rule, err = loadgen.ReadExampleRule(o.RuleFile); err != nil {
+					return nil, fmt.Errorf("pay-rule: the rule: %w", err)
+				}
+			}
 		case "kvstore":
 		default:
-			return nil, fmt.Errorf("unknown system %q (amp, pay, pay-p256 or kvstore)", s)
+			return nil, fmt.Errorf("unknown system %q (amp, pay, pay-p256, pay-rule or kvstore)", s)
 		}
 	}
 	if o.Revokes > o.PayLanes {
@@ -325,6 +337,8 @@ type bencher struct {
 	txSize   int
 	// pay holds the pay systems that run, by name.
 	pay map[string]*paySystem
+	// rule is the code pay-rule binds to its merchants' payment hook.
+	rule []byte
 }
 
 // paySystem is the load of one pay system: its lanes (their mandate ids
@@ -442,7 +456,16 @@ func (b *bencher) runSystem(ctx context.Context, sys, dir string, profile bool) 
 	if !profile {
 		ports.Pprof = 0
 	}
-	res, prof, err := runOne(ctx, o, sys, ports, src, proc)
+	var setup func(context.Context, *loadgen.Client) error
+	if sys == "pay-rule" {
+		setup = func(ctx context.Context, c *loadgen.Client) error {
+			return b.setupRules(ctx, c, filepath.Join(dir, sys))
+		}
+	}
+	res, prof, err := runOne(ctx, o, sys, ports, src, proc, setup)
+	if err == nil && sys == "pay-rule" {
+		err = b.checkRulesRan(ctx)
+	}
 	var rr *loadgen.RevokeResult
 	if err == nil && sys == "pay" && o.Revokes > 0 {
 		rr, err = b.revokePhase(ctx, sys)
@@ -455,6 +478,60 @@ func (b *bencher) runSystem(ctx context.Context, sys, dir string, profile bool) 
 		o.logf("warning: %v", stopErr)
 	}
 	return res, prof, rr, nil
+}
+
+// setupRules deploys b.rule for every merchant of pay-rule on its running
+// node and binds it to their payment hook, signed by the member that
+// registered the merchants (their acquirer; its key is in the home's
+// keyring), and waits for those txs to commit.
+func (b *bencher) setupRules(ctx context.Context, c *loadgen.Client, homeDir string) error {
+	o := b.o
+	issuer, err := loadgen.PayIssuer(home.GenesisFile(homeDir))
+	if err != nil {
+		return err
+	}
+	kr, err := keyring.OpenHome(homeDir)
+	if err != nil {
+		return err
+	}
+	key, err := kr.ByAddress(issuer)
+	if err != nil {
+		return fmt.Errorf("the merchants' acquirer %s: %w", issuer, err)
+	}
+	ms := b.pay["pay-rule"].lanes.Merchants
+	name := filepath.Base(o.RuleFile)
+	if o.RuleFile == "" {
+		name = filepath.Base(loadgen.ExampleRulePath)
+	}
+	o.logf("pay-rule: deploying %s (%d bytes) for %d merchants and binding it to their payment hook, signed by their acquirer %s", name, len(b.rule), len(ms), issuer)
+	sctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	st, err := loadgen.SetupRules(sctx, c, ChainID, key.PrivKey(), ms, b.rule)
+	if err != nil {
+		return fmt.Errorf("rule setup: %w", err)
+	}
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = st.RuleIDs[m]
+	}
+	o.logf("pay-rule: %s bound (%d txs, committed by height %d, %s)", strings.Join(ids, ", "), st.Txs, st.Height, st.Took.Round(time.Millisecond))
+	return nil
+}
+
+// checkRulesRan checks, after the pay-rule run, that the payments of a
+// recent block ran their merchant's rule and were accepted by it.
+func (b *bencher) checkRulesRan(ctx context.Context) error {
+	c, err := loadgen.NewClient(b.ports.RPCURL())
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	h, n, acc, err := loadgen.CheckRulesRan(ctx, c, 200)
+	if err != nil {
+		return fmt.Errorf("pay-rule: %w", err)
+	}
+	b.o.logf("pay-rule: block %d: %d of its %d committed payments ran their merchant's rule, which accepted them", h, acc, n)
+	return nil
 }
 
 // revokePhase runs on the pay node after its measured run: once the
@@ -542,7 +619,7 @@ func (b *bencher) source(sys string) (loadgen.Source, error) {
 		}
 		b.transfer.Reset()
 		return b.transfer, nil
-	case "pay", "pay-p256":
+	case "pay", "pay-p256", "pay-rule":
 		ps := b.pay[sys]
 		if ps.src == nil {
 			secs := o.Load.Warmup + o.Load.Duration
@@ -566,7 +643,9 @@ func (b *bencher) source(sys string) (loadgen.Source, error) {
 	return nil, fmt.Errorf("unknown system %q", sys)
 }
 
-func runOne(ctx context.Context, o *Options, sys string, ports nodeproc.Ports, src loadgen.Source, proc *nodeproc.Process) (*loadgen.Result, string, error) {
+// runOne runs src against the node at ports; setup, if not nil, runs once
+// the node is ready, before the warm-up.
+func runOne(ctx context.Context, o *Options, sys string, ports nodeproc.Ports, src loadgen.Source, proc *nodeproc.Process, setup func(context.Context, *loadgen.Client) error) (*loadgen.Result, string, error) {
 	client, err := loadgen.NewClient(ports.RPCURL())
 	if err != nil {
 		return nil, "", err
@@ -576,6 +655,11 @@ func runOne(ctx context.Context, o *Options, sys string, ports nodeproc.Ports, s
 	defer cancel()
 	if _, err := client.WaitReady(wctx, 2); err != nil {
 		return nil, "", err
+	}
+	if setup != nil {
+		if err := setup(ctx, client); err != nil {
+			return nil, "", err
+		}
 	}
 	o.logf("running %s load: %s warm-up, %s window", src.Name(), o.Load.Warmup, o.Load.Duration)
 	var profPath string
@@ -792,7 +876,8 @@ func (r *Report) Table() string {
 		fmt.Fprintf(&b, "\n%-38s %8s %8s %8s %8s %9s %11s %9s %9s %9s\n", "system ("+what+", 127.0.0.1)", "tx/s", "p50", "p99", "tx bytes", "txs/block", "block every", "node cpu", "load cpu", "other cpu")
 		rows := []row{{Key("amp", n), "AMP ledger: signed bank transfers"}}
 		if n == 1 {
-			rows = append(rows, row{"pay", "AMP ledger: agent payments (MsgPay)"}, row{"pay-p256", "AMP: agent payments, P-256 agents"})
+			rows = append(rows, row{"pay", "AMP ledger: agent payments (MsgPay)"}, row{"pay-rule", "AMP: agent payments through a rule"},
+				row{"pay-p256", "AMP: agent payments, P-256 agents"})
 		}
 		rows = append(rows, row{Key("kvstore", n), "CometBFT kvstore: key=value"})
 		all = append(all, rows...)
@@ -818,6 +903,7 @@ func (r *Report) Table() string {
 		if n == 1 {
 			ratio("ratio pay / kvstore (tx/s)", "pay", "kvstore", "")
 			ratio("ratio pay / transfer (tx/s)", "pay", "amp", "   (agent payments vs bank transfers, same node config; target >= 0.80)")
+			ratio("payments through a rule / without", "pay-rule", "pay", "   (pay-rule / pay tx/s: a WebAssembly rule on every payment; target >= 0.80)")
 			ratio("ratio pay-p256 / pay (tx/s)", "pay-p256", "pay", "")
 		}
 	}

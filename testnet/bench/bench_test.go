@@ -67,3 +67,25 @@ func TestTablePay(t *testing.T) {
 		}
 	}
 }
+
+func TestTablePayRule(t *testing.T) {
+	c, err := home.DefaultConfig(t.TempDir(), home.NodeConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Report{Config: c, Machine: "m", Validators: []int{1}, Results: map[string]*loadgen.Result{
+		"amp": {TPS: 4000}, "pay": {TPS: 3000}, "pay-rule": {TPS: 2700}, "kvstore": {TPS: 8000},
+	}}
+	out := r.Table()
+	for _, want := range []string{"AMP: agent payments through a rule", "payments through a rule / without          0.90", "pay-rule / pay tx/s"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	if i, j := strings.Index(out, "(MsgPay)"), strings.Index(out, "through a rule  "); i < 0 || j < i {
+		t.Errorf("pay-rule is not the row after pay:\n%s", out)
+	}
+	if o := DefaultOptions(); strings.Join(o.Systems, ",") != "amp,pay,pay-rule,kvstore" {
+		t.Errorf("default systems %v", o.Systems)
+	}
+}

@@ -19,6 +19,17 @@
 // submit-to-commit time and how many payments under a revoked mandate
 // committed in or after that block (must be 0).
 //
+// Agent payments through a rule ("pay-rule", one validator): a home made
+// like pay's; once its node is up, before the warm-up, the bench deploys
+// Options.RuleFile (contracts/examples/wasm/max-amount.wasm) as a rule of
+// every load merchant and binds it to the merchant's payment hook
+// (loadgen.SetupRules: MsgDeployRule and MsgBindRule signed by the member
+// that registered the merchants, their acquirer, from the home's keyring),
+// waits for those txs to commit, then runs pay's load, so every payment
+// runs the merchant's metered WebAssembly rule; after the run it checks
+// that a recent block's payments ran the rule and were accepted. The table
+// adds the ratio of payments through a rule to payments without one.
+//
 // N validators: the AMP network comes from testnet/network (N members in
 // one genesis, the load accounts funded in it), the kvstore network from N
 // `cometbft init` homes joined by one genesis holding all N validators;
@@ -31,5 +42,6 @@
 //
 // The table it prints holds committed tx/s, p50 and p99 submit-to-commit
 // latency of every system and network size, the AMP/kvstore ratio of
-// each size, and on one validator the pay/transfer ratio. It measures and prints; it asserts nothing about speed.
+// each size, and on one validator the pay/transfer and pay-rule/pay
+// ratios. It measures and prints; it asserts nothing about speed.
 package bench

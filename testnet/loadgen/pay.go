@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strconv"
 	"time"
 
@@ -155,18 +156,9 @@ func PayGenesis(path string, lanes *PayLanes, o PayGenesisOptions) error {
 		}
 		issuer := o.Issuer
 		if issuer.IsZero() {
-			var cg consortium.Genesis
-			if err := json.Unmarshal(state[consortium.Name], &cg); err != nil {
-				return fmt.Errorf("genesis consortium state: %w", err)
-			}
-			for _, m := range cg.Members {
-				if m.HasRole(consortium.RoleKYAIssuer) && m.HasRole(consortium.RoleAcquirer) {
-					issuer = m.Address
-					break
-				}
-			}
-			if issuer.IsZero() {
-				return fmt.Errorf("no genesis member holds the %s and %s roles", consortium.RoleKYAIssuer, consortium.RoleAcquirer)
+			var err error
+			if issuer, err = payIssuer(state); err != nil {
+				return err
 			}
 		}
 		expires := genesisTime.Add(time.Duration(o.Days) * 24 * time.Hour).Unix()
@@ -217,6 +209,38 @@ func PayGenesis(path string, lanes *PayLanes, o PayGenesisOptions) error {
 		}
 		return addBalances(state, persons, o.PersonCoins)
 	})
+}
+
+// payIssuer is the first genesis member holding the kya_issuer and
+// acquirer roles.
+func payIssuer(state map[string]json.RawMessage) (chain.Address, error) {
+	var cg consortium.Genesis
+	if err := json.Unmarshal(state[consortium.Name], &cg); err != nil {
+		return chain.Address{}, fmt.Errorf("genesis consortium state: %w", err)
+	}
+	for _, m := range cg.Members {
+		if m.HasRole(consortium.RoleKYAIssuer) && m.HasRole(consortium.RoleAcquirer) {
+			return m.Address, nil
+		}
+	}
+	return chain.Address{}, fmt.Errorf("no genesis member holds the %s and %s roles", consortium.RoleKYAIssuer, consortium.RoleAcquirer)
+}
+
+// PayIssuer returns the member PayGenesis picks by default in the genesis
+// file at path: the acquirer of the load merchants, whose key manages
+// their rules.
+func PayIssuer(path string) (chain.Address, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return chain.Address{}, err
+	}
+	var doc struct {
+		AppState map[string]json.RawMessage `json:"app_state"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return chain.Address{}, fmt.Errorf("genesis %s: %w", path, err)
+	}
+	return payIssuer(doc.AppState)
 }
 
 // OrderHash is the order a load payment pays: SHA-256 of the agent's

@@ -1,9 +1,11 @@
 // Command ampbench prints the ledger's load figures next to CometBFT's
 // kvstore baseline, measured on this machine (see docs/benchmarks.md): bank
 // transfers, agent payments (MsgPay under AUTONOMOUS mandates, one
-// validator) with a revoke-under-load phase, and kvstore.
+// validator) with a revoke-under-load phase, the same payments through a
+// WebAssembly rule bound to every merchant's payment hook (pay-rule), and
+// kvstore.
 //
-//	go run ./testnet/cmd/ampbench [-systems amp,pay,kvstore] [-validators 1,4] [-duration 20s] [-warmup 5s] [-accounts 2000] [-profile DIR]
+//	go run ./testnet/cmd/ampbench [-systems amp,pay,pay-rule,kvstore] [-rule FILE.wasm] [-validators 1,4] [-duration 20s] [-warmup 5s] [-accounts 2000] [-profile DIR]
 package main
 
 import (
@@ -17,6 +19,7 @@ import (
 	"syscall"
 
 	"github.com/amp-ledger/amp/testnet/bench"
+	"github.com/amp-ledger/amp/testnet/loadgen"
 )
 
 func main() {
@@ -41,7 +44,8 @@ func main() {
 	flag.DurationVar(&o.MultiDuration, "multi-duration", o.MultiDuration, "measured window of the runs with more than one validator")
 	flag.DurationVar(&o.MultiWarmup, "multi-warmup", o.MultiWarmup, "warm-up of the runs with more than one validator")
 	validators := flag.String("validators", "1,4", "network sizes to measure, e.g. 1,4 (each on 127.0.0.1, load spread across the nodes)")
-	systems := flag.String("systems", strings.Join(o.Systems, ","), "what to run, of amp (bank transfers), pay (agent payments, ed25519 agents), pay-p256 (P-256 agents) and kvstore; pay systems run on one validator only")
+	systems := flag.String("systems", strings.Join(o.Systems, ","), "what to run, of amp (bank transfers), pay (agent payments, ed25519 agents), pay-rule (the same through a rule on every merchant's payment hook), pay-p256 (P-256 agents) and kvstore; pay systems run on one validator only")
+	flag.StringVar(&o.RuleFile, "rule", "", "the rule pay-rule binds to its merchants' payment hook (default "+loadgen.ExampleRulePath+")")
 	flag.IntVar(&o.PayLanes, "agents", 0, "agents of the pay systems, each with its own person and mandate (0: as many as -accounts)")
 	flag.IntVar(&o.PayMerchants, "merchants", o.PayMerchants, "merchants the load mandates allow")
 	flag.IntVar(&o.Revokes, "revokes", o.Revokes, "after the pay run, mandates revoked under load (0: no revoke phase)")
