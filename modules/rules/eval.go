@@ -107,14 +107,11 @@ func (k *Keeper) run(ctx *module.Context, merchant chain.Address, hook pb.Hook, 
 	if metered == nil {
 		return contracts.Result{}, nil, false, chain.Wrapf(chain.ErrInternal, "metered code %x of %s is missing", b.Metered, RuleID(b.Rule))
 	}
-	lim, err := k.limits(ctx)
+	cfg, err := k.settings(ctx)
 	if err != nil {
 		return contracts.Result{}, nil, false, err
 	}
-	var sched contracts.GasSchedule
-	if err := k.params.Get(ctx, ParamGasSchedule, &sched); err != nil {
-		return contracts.Result{}, nil, false, err
-	}
+	lim, sched := cfg.limits, cfg.sched
 	host := newHost(ctx, merchant, readOnly)
 	// Instruction prices are in the metered code since deploy; host calls
 	// and instantiation are priced by the chain's schedule now.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/amp-ledger/amp/chain"
 	"github.com/amp-ledger/amp/chain/pb"
@@ -112,6 +113,40 @@ type Keeper struct {
 	identity *identity.Keeper
 	trust    *trust.Keeper
 	engine   Evaluator
+	// config caches the parsed limits and gas schedule with the raw JSON
+	// they came from: every payment to a merchant with a rule reads them,
+	// and a different JSON is parsed afresh, so the cache never decides.
+	config atomic.Pointer[config]
+}
+
+type config struct {
+	rawLimits, rawSched string
+	limits              contracts.Limits
+	sched               contracts.GasSchedule
+}
+
+// settings returns the chain's current rule limits and gas schedule.
+func (k *Keeper) settings(ctx *module.Context) (*config, error) {
+	rl, err := k.params.Raw(ctx, ParamLimits)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := k.params.Raw(ctx, ParamGasSchedule)
+	if err != nil {
+		return nil, err
+	}
+	if c := k.config.Load(); c != nil && c.rawLimits == string(rl) && c.rawSched == string(rs) {
+		return c, nil
+	}
+	c := &config{rawLimits: string(rl), rawSched: string(rs)}
+	if err := json.Unmarshal(rl, &c.limits); err != nil {
+		return nil, chain.Wrapf(chain.ErrInternal, "stored %s: %v", ParamLimits, err)
+	}
+	if err := json.Unmarshal(rs, &c.sched); err != nil {
+		return nil, chain.Wrapf(chain.ErrInternal, "stored %s: %v", ParamGasSchedule, err)
+	}
+	k.config.Store(c)
+	return c, nil
 }
 
 // New returns the module and declares its parameters. engine runs the rules.
@@ -180,9 +215,11 @@ func (k *Keeper) BindingOf(ctx *module.Context, merchant chain.Address, h pb.Hoo
 }
 
 func (k *Keeper) limits(ctx *module.Context) (contracts.Limits, error) {
-	var l contracts.Limits
-	err := k.params.Get(ctx, ParamLimits, &l)
-	return l, err
+	c, err := k.settings(ctx)
+	if err != nil {
+		return contracts.Limits{}, err
+	}
+	return c.limits, nil
 }
 
 // Check runs the deploy-time validation and the metering on code as the
