@@ -35,13 +35,23 @@ type Reservation struct {
 // usable fails unless the mandate is activated and unexpired at the block
 // time, and its agent may act and is still bound to the person.
 func (k *Keeper) usable(ctx *module.Context, m *pb.Mandate) error {
+	return k.usableWith(ctx, m, nil)
+}
+
+// usableWith is usable with the agent's status already read in this tx
+// (nil: read it).
+func (k *Keeper) usableWith(ctx *module.Context, m *pb.Mandate, agent *identity.AgentStatus) error {
 	if m.Status != StatusActivated {
 		return statusError(m)
 	}
 	if ctx.Time.Unix() >= m.Terms.ExpiresAt {
 		return chain.Wrapf(ErrMandateExpired, "%s expired at %d", MandateID(m.Id), m.Terms.ExpiresAt)
 	}
-	if _, err := k.identity.ActiveAgent(ctx, m.Agent); err != nil {
+	if agent == nil {
+		if _, err := k.identity.ActiveAgent(ctx, m.Agent); err != nil {
+			return err
+		}
+	} else if err := k.identity.CheckActive(ctx, agent); err != nil {
 		return err
 	}
 	person, _ := chain.AddressFromBytes(m.Person)
@@ -74,7 +84,7 @@ func (k *Keeper) Reserve(ctx *module.Context, m *pb.Mandate, p Payment) (*Reserv
 	if m.Agent != p.Agent.Number {
 		return nil, chain.Wrapf(ErrMandateNotOwned, "%s is a mandate of %s, not of %s", MandateID(m.Id), agentID(m.Agent), p.Agent.ID())
 	}
-	if err := k.usable(ctx, m); err != nil {
+	if err := k.usableWith(ctx, m, p.Agent); err != nil {
 		return nil, err
 	}
 	if p.Coin.Asset != m.Asset {

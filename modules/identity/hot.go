@@ -97,13 +97,18 @@ func (k *Keeper) ActiveAgent(ctx *module.Context, n uint64) (*AgentStatus, error
 	if err != nil {
 		return nil, err
 	}
+	return s, k.CheckActive(ctx, s)
+}
+
+// CheckActive is ActiveAgent on a status already read in this tx.
+func (k *Keeper) CheckActive(ctx *module.Context, s *AgentStatus) error {
 	if s.Suspended {
-		return nil, chain.Wrapf(ErrAgentSuspended, "%s is suspended", s.ID())
+		return chain.Wrapf(ErrAgentSuspended, "%s is suspended", s.ID())
 	}
 	if s.Level(ctx.Time.Unix()) == 0 {
-		return nil, chain.Wrapf(ErrAttestationExpired, "%s has no unexpired attestation", s.ID())
+		return chain.Wrapf(ErrAttestationExpired, "%s has no unexpired attestation", s.ID())
 	}
-	return s, nil
+	return nil
 }
 
 // Bound reports whether the agent (by number) is bound to the person.
