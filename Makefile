@@ -5,7 +5,7 @@ BIN         := bin
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PROTOC_GEN_GO := google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
 # Packages that run goroutines of their own get the race detector in `make test`.
-RACE_PKGS   := ./app/... ./node/...
+RACE_PKGS   := ./app/... ./node/... ./contracts
 
 .PHONY: help build run testnet test test-short test-long bench lint proto fuzz clean
 
