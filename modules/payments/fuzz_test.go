@@ -1,7 +1,6 @@
 package payments
 
 import (
-	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -10,18 +9,13 @@ import (
 
 	"github.com/amp-ledger/amp/chain"
 	"github.com/amp-ledger/amp/chain/pb"
-	"github.com/amp-ledger/amp/modules/bank"
-	"github.com/amp-ledger/amp/modules/consortium"
-	"github.com/amp-ledger/amp/modules/delegation"
-	"github.com/amp-ledger/amp/modules/identity"
 	"github.com/amp-ledger/amp/modules/module"
-	"github.com/amp-ledger/amp/modules/params"
-	"github.com/amp-ledger/amp/modules/trust"
 )
 
 // world is every module a payment touches, over an in-memory store, with a
 // member (issuer, acquirer, wallet), alice (person) with a P-256 watch that
-// approves, agent-1 bound to her with mandate-1, and the merchant shop.
+// approves and claims, agent-1 bound to her with mandate-1, and the
+// merchant shop (built by newKWorld).
 type world struct {
 	store                       *module.MemStore
 	now                         time.Time
@@ -42,53 +36,7 @@ func key(t testing.TB, kt chain.KeyType, b byte) chain.PrivKey {
 	return k
 }
 
-func newWorld(t testing.TB) *world {
-	w := &world{store: module.NewMemStore(), now: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC),
-		member: key(t, chain.KeyEd25519, 1), alice: key(t, chain.KeyEd25519, 2), watch: key(t, chain.KeyP256, 3),
-		agent: key(t, chain.KeyP256, 4), shop: key(t, chain.KeyEd25519, 5), stranger: key(t, chain.KeyEd25519, 6)}
-	ps := params.New()
-	members := consortium.New(ps)
-	bk := bank.New(members)
-	id := identity.New(ps, members, bk)
-	tr := trust.New(ps, id)
-	id.SetObserver(tr)
-	dl := delegation.New(ps, bk, id, tr)
-	pay := New(ps, bk, id, dl, tr)
-	w.authorizers = []module.Authorizer{id.Authorizer()}
-	a := func(k chain.PrivKey) chain.Address { return k.PubKey().Address() }
-	gen := []struct {
-		m module.HasGenesis
-		v any
-	}{
-		{ps, map[string]any{}},
-		{members, consortium.Genesis{Members: []consortium.Member{{Name: "m", Address: a(w.member), Roles: consortium.AllRoles[1:]}}}},
-		{bk, bank.Genesis{Assets: []chain.Asset{{Symbol: "USD", Decimals: 18}}, Balances: []bank.GenesisBalance{{Address: a(w.alice), Coins: []string{"1000USD"}}}}},
-		{id, identity.Genesis{
-			Persons: []identity.GenesisPerson{{Address: a(w.alice), Wallet: a(w.member), IDVHash: make([]byte, 32)}},
-			Devices: []identity.GenesisDevice{{Person: a(w.alice), Key: identity.KeyOf(w.watch.PubKey()), Kind: "watch", Label: "w", Scopes: []string{identity.ScopeApprove, identity.ScopeRevoke}}},
-			Agents: []identity.GenesisAgent{{Issuer: a(w.member), Key: identity.KeyOf(w.agent.PubKey()), Owner: a(w.alice), Builder: "b",
-				Profile: identity.Profile{Name: "helper"}, Review: identity.GenesisReview{Items: identity.LevelItems(2), Level: 2, ExpiresAt: w.now.Add(300 * 24 * time.Hour).Unix()}}},
-			Merchants: []identity.GenesisMerchant{{Acquirer: a(w.member), Address: a(w.shop), Name: "shop", MCC: "5999", Country: "SG", Settlement: a(w.shop)}},
-			Bindings:  []identity.GenesisBinding{{Person: a(w.alice), AgentKey: a(w.agent)}},
-		}},
-		{dl, delegation.Genesis{Mandates: []delegation.GenesisMandate{{Person: a(w.alice), AgentKey: a(w.agent), Budget: "50USD",
-			MaxPayment: "20USD", ApprovalAbove: "15USD", Merchants: []chain.Address{a(w.shop)}, ExpiresAt: w.now.Add(24 * time.Hour).Unix()}}}},
-	}
-	ctx := w.ctx(w.store)
-	for _, g := range gen {
-		raw, _ := json.Marshal(g.v)
-		if err := g.m.InitGenesis(ctx, raw); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, m := range []any{id, dl, pay} {
-		w.routes = append(w.routes, m.(module.HasMsgs).Routes()...)
-	}
-	for _, m := range []module.HasInvariants{bk, id, dl, pay} {
-		w.invariants = append(w.invariants, m.Invariants()...)
-	}
-	return w
-}
+func newWorld(t testing.TB) *world { return newKWorld(t).world }
 
 func (w *world) ctx(s module.Store, signers ...chain.PrivKey) *module.Context {
 	pks := make([]chain.PubKey, len(signers))
