@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -49,7 +50,9 @@ var (
 
 // nonceKey holds a signing key's next nonce (8 bytes big-endian). Nonces are
 // state like any other and are part of the app hash.
-func nonceKey(a chain.Address) []byte { return append([]byte("auth/n/"), a[:]...) }
+var noncePrefix = []byte("auth/n/")
+
+func nonceKey(a chain.Address) []byte { return append(append([]byte(nil), noncePrefix...), a[:]...) }
 
 // Options configure an App.
 type Options struct {
@@ -112,6 +115,9 @@ type App struct {
 	// txs CheckTx admitted since the last commit.
 	checkMu sync.Mutex
 	pending map[chain.Address]uint64
+	// nonces caches committed nonces for CheckTx; Commit updates the ones
+	// its block changed.
+	nonces map[chain.Address]uint64
 }
 
 type blockState struct {
@@ -140,6 +146,7 @@ func New(opts Options) (*App, error) {
 		invOnce: opts.CheckInvariants,
 		routes:  map[string]module.Route{},
 		pending: map[chain.Address]uint64{},
+		nonces:  map[chain.Address]uint64{},
 	}
 	a.params = params.New()
 	a.members = consortium.New(a.params)
@@ -486,7 +493,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (resp *abci.C
 	defer a.checkMu.Unlock()
 	want, ok := a.pending[signer]
 	if !ok {
-		want = a.committedNonce(signer)
+		want = a.committedNonceCached(signer)
 	}
 	if err := checkNonce(c.tx.Body.Nonce, want); err != nil {
 		return checkTxError(err), nil
@@ -503,6 +510,23 @@ func checkNonce(got, want uint64) error {
 		return chain.Wrapf(chain.ErrNonceTooHigh, "nonce %d skips ahead, next is %d", got, want)
 	}
 	return nil
+}
+
+// maxNonceCache bounds the committed nonces CheckTx keeps in memory; past
+// it the cache starts over (it only saves disk reads).
+const maxNonceCache = 1 << 20
+
+// committedNonceCached is committedNonce through the cache of committed
+// nonces that Commit keeps current: after each block CometBFT rechecks every
+// tx left in the mempool, and a payment may wait there several blocks.
+// Called with checkMu held.
+func (a *App) committedNonceCached(addr chain.Address) uint64 {
+	if n, ok := a.nonces[addr]; ok {
+		return n
+	}
+	n := a.committedNonce(addr)
+	a.nonces[addr] = n
+	return n
 }
 
 func (a *App) committedNonce(addr chain.Address) uint64 {
@@ -542,7 +566,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		a.block.read.Discard()
 	}
 	read := a.db.NewTransaction(false)
-	var parent module.Store = snapshot{read}
+	var parent module.Store = newCachedSnapshot(read)
 	if a.genesis != nil {
 		a.genesis.parent = parent
 		parent = a.genesis
@@ -741,6 +765,16 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	a.mu.Unlock()
 	a.checkMu.Lock()
 	a.pending = map[chain.Address]uint64{}
+	if len(a.nonces) > maxNonceCache {
+		a.nonces = map[chain.Address]uint64{}
+	}
+	for _, w := range ws {
+		if len(w.Key) == len(noncePrefix)+chain.AddressLen && bytes.HasPrefix(w.Key, noncePrefix) {
+			var addr chain.Address
+			copy(addr[:], w.Key[len(noncePrefix):])
+			a.nonces[addr] = decodeNonce(w.Value)
+		}
+	}
 	a.checkMu.Unlock()
 	return &abci.CommitResponse{}, nil
 }

@@ -71,3 +71,27 @@ func openBadger(dir string, logger badger.Logger) (*badger.DB, error) {
 	}
 	return db, nil
 }
+
+// cachedSnapshot remembers what a block reads from its snapshot: the
+// payments of a block read the same merchants, asset and rule bindings, and
+// an agent paying several times in a block reads its records again. The
+// snapshot never changes under a block (writes go to the overlay above), so
+// the cache is exact; it lives for one block. Absent keys are remembered
+// too.
+type cachedSnapshot struct {
+	snapshot
+	seen map[string][]byte
+}
+
+func newCachedSnapshot(txn *badger.Txn) *cachedSnapshot {
+	return &cachedSnapshot{snapshot: snapshot{txn}, seen: make(map[string][]byte, 1024)}
+}
+
+func (c *cachedSnapshot) Get(k []byte) []byte {
+	if v, ok := c.seen[string(k)]; ok {
+		return v
+	}
+	v := c.snapshot.Get(k)
+	c.seen[string(k)] = v
+	return v
+}
