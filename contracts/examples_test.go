@@ -9,13 +9,12 @@ import (
 	"time"
 )
 
-// The SDK author's committed example rules, if present: they must pass
-// Validate and Instrument and evaluate a payment and a claim without a
-// node fault. This test never fails for their absence.
+// The committed example rules must pass Validate and Instrument and
+// evaluate a payment and a claim without a node fault.
 func TestCommittedExamples(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join("examples", "wasm", "*.wasm"))
 	if len(files) == 0 {
-		t.Skip("no committed examples in examples/wasm")
+		t.Fatal("no committed examples in examples/wasm")
 	}
 	e := newTestEngine(t)
 	ctx := context.Background()

@@ -138,14 +138,14 @@ func (k *Keeper) Reserve(ctx *module.Context, m *pb.Mandate, p Payment) (*Reserv
 			}
 		}
 	}
-	if err := k.checkTier(ctx, m, p); err != nil {
+	today, err := k.checkTier(ctx, m, p)
+	if err != nil {
 		return nil, err
 	}
 	reserved, _ := amount(m.Reserved).Add(amt)
 	m.Reserved, m.PeriodSpent, m.PeriodCount = str(reserved), str(spent), m.PeriodCount+1
-	dk := agentDayKey(m.Agent, r.Day, m.Asset)
-	dv, _ := getAmt(st(ctx), dk).Add(amt) // bounded by the tier cap just checked
-	setAmt(st(ctx), dk, dv)
+	dv, _ := today.Add(amt) // bounded by the tier cap just checked
+	setAmt(st(ctx), agentDayKey(m.Agent, r.Day, m.Asset), dv)
 	k.save(ctx, m)
 	return r, nil
 }
@@ -174,26 +174,26 @@ func (k *Keeper) approval(ctx *module.Context, m *pb.Mandate, c chain.Coin) (cha
 
 // checkTier bounds every payment by the agent's trust tier, whatever the
 // mandate allows: autonomous mandates, one payment, and the agent's volume
-// across all its mandates today.
-func (k *Keeper) checkTier(ctx *module.Context, m *pb.Mandate, p Payment) error {
+// across all its mandates today, which it returns.
+func (k *Keeper) checkTier(ctx *module.Context, m *pb.Mandate, p Payment) (today chain.Amount, err error) {
 	tc, err := k.trust.Tier(ctx, p.Agent.ID())
 	if err != nil {
-		return err
+		return today, err
 	}
 	if m.Terms.Type == pb.MandateType_MANDATE_TYPE_AUTONOMOUS && !tc.Autonomous {
-		return chain.Wrapf(ErrOverTierCap, "%s is in tier %s (%s), which allows no AUTONOMOUS payments", p.Agent.ID(), tc.Name, tc.Label)
+		return today, chain.Wrapf(ErrOverTierCap, "%s is in tier %s (%s), which allows no AUTONOMOUS payments", p.Agent.ID(), tc.Name, tc.Label)
 	}
 	if p.Coin.Asset != "USD" {
-		return chain.Wrapf(ErrOverTierCap, "tier caps are set in USD and the ledger has no rate for %s", p.Coin.Asset)
+		return today, chain.Wrapf(ErrOverTierCap, "tier caps are set in USD and the ledger has no rate for %s", p.Coin.Asset)
 	}
 	if p.Coin.Amount.Cmp(tc.MaxPayment) > 0 {
-		return chain.Wrapf(ErrOverTierCap, "%s is in tier %s: at most %s USD base units per payment", p.Agent.ID(), tc.Name, tc.MaxPayment)
+		return today, chain.Wrapf(ErrOverTierCap, "%s is in tier %s: at most %s USD base units per payment", p.Agent.ID(), tc.Name, tc.MaxPayment)
 	}
-	today := getAmt(st(ctx), agentDayKey(m.Agent, utcDay(ctx.Time.Unix()), p.Coin.Asset))
+	today = getAmt(st(ctx), agentDayKey(m.Agent, utcDay(ctx.Time.Unix()), p.Coin.Asset))
 	if total, err := today.Add(p.Coin.Amount); err != nil || total.Cmp(tc.MaxDaily) > 0 {
-		return chain.Wrapf(ErrOverTierCap, "%s is in tier %s: at most %s USD base units a day, %s used", p.Agent.ID(), tc.Name, tc.MaxDaily, today)
+		return today, chain.Wrapf(ErrOverTierCap, "%s is in tier %s: at most %s USD base units a day, %s used", p.Agent.ID(), tc.Name, tc.MaxDaily, today)
 	}
-	return nil
+	return today, nil
 }
 
 // Consume is the Intent Guard's S4, just before the debit: the mandate is

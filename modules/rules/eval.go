@@ -96,20 +96,16 @@ func amountOf(u contracts.U128) chain.Amount {
 	return a
 }
 
-// run evaluates the rule bound to a merchant's hook. ok is false when no
-// rule is bound. The rule's state writes are applied when it ends well.
-func (k *Keeper) run(ctx *module.Context, merchant chain.Address, hook pb.Hook, entry contracts.Entry, body []byte, readOnly bool) (contracts.Result, *Binding, bool, error) {
-	b, ok := k.BindingOf(ctx, merchant, hook)
-	if !ok {
-		return contracts.Result{}, nil, false, nil
-	}
+// run evaluates the rule bound to a merchant's hook (b, read by the
+// caller). The rule's state writes are applied when it ends well.
+func (k *Keeper) run(ctx *module.Context, merchant chain.Address, b *Binding, hook pb.Hook, entry contracts.Entry, body []byte, readOnly bool) (contracts.Result, error) {
 	metered := st(ctx).Get(meteredKey(b.Metered))
 	if metered == nil {
-		return contracts.Result{}, nil, false, chain.Wrapf(chain.ErrInternal, "metered code %x of %s is missing", b.Metered, RuleID(b.Rule))
+		return contracts.Result{}, chain.Wrapf(chain.ErrInternal, "metered code %x of %s is missing", b.Metered, RuleID(b.Rule))
 	}
 	cfg, err := k.settings(ctx)
 	if err != nil {
-		return contracts.Result{}, nil, false, err
+		return contracts.Result{}, err
 	}
 	lim, sched := cfg.limits, cfg.sched
 	host := newHost(ctx, merchant, readOnly)
@@ -122,7 +118,7 @@ func (k *Keeper) run(ctx *module.Context, merchant chain.Address, hook pb.Hook, 
 	if err != nil {
 		// A node fault (the engine broke), not the rule's doing: the
 		// app halts the tx deterministically as internal.
-		return contracts.Result{}, nil, false, chain.Wrapf(chain.ErrInternal, "rules engine: %v", err)
+		return contracts.Result{}, chain.Wrapf(chain.ErrInternal, "rules engine: %v", err)
 	}
 	ctx.UseGas(res.GasUsed)
 	if res.Class == contracts.ClassOK {
@@ -135,7 +131,7 @@ func (k *Keeper) run(ctx *module.Context, merchant chain.Address, hook pb.Hook, 
 		module.Attr{Key: "class", Value: res.Class.String()},
 		module.Attr{Key: "decision", Value: fmt.Sprint(uint32(res.Decision))},
 		module.Attr{Key: "gas_used", Value: fmt.Sprint(res.GasUsed)})
-	return res, b, true, nil
+	return res, nil
 }
 
 // failure is the error of an evaluation that did not end well.
@@ -149,7 +145,8 @@ func failure(b *Binding, res contracts.Result) error {
 // CheckPayment runs the merchant's payment rule: accept, reject (with the
 // rule's code), or hold the payment in escrow longer.
 func (k *Keeper) CheckPayment(ctx *module.Context, f payments.PaymentFacts) (int64, error) {
-	if _, bound := k.BindingOf(ctx, f.Merchant, pb.Hook_HOOK_PAYMENT); !bound {
+	b, bound := k.BindingOf(ctx, f.Merchant, pb.Hook_HOOK_PAYMENT)
+	if !bound {
 		return 0, nil
 	}
 	decimals, err := k.decimals(ctx, f.Coin.Asset)
@@ -166,7 +163,7 @@ func (k *Keeper) CheckPayment(ctx *module.Context, f payments.PaymentFacts) (int
 	if err != nil {
 		return 0, chain.Wrapf(ErrRuleFailed, "%v", err)
 	}
-	res, b, _, err := k.run(ctx, f.Merchant, pb.Hook_HOOK_PAYMENT, contracts.EntryPayment, body, false)
+	res, err := k.run(ctx, f.Merchant, b, pb.Hook_HOOK_PAYMENT, contracts.EntryPayment, body, false)
 	if err != nil {
 		return 0, err
 	}
@@ -190,7 +187,8 @@ func (k *Keeper) CheckPayment(ctx *module.Context, f payments.PaymentFacts) (int
 // (the merchant contests), or leave the claim to the merchant's response —
 // which is also the answer of a rule that fails.
 func (k *Keeper) CheckClaim(ctx *module.Context, f payments.ClaimFacts) (payments.ClaimVerdict, chain.Amount, error) {
-	if _, bound := k.BindingOf(ctx, f.Merchant, pb.Hook_HOOK_CLAIM); !bound {
+	b, bound := k.BindingOf(ctx, f.Merchant, pb.Hook_HOOK_CLAIM)
+	if !bound {
 		return payments.ClaimNoAnswer, chain.Amount{}, nil
 	}
 	decimals, err := k.decimals(ctx, f.Claimed.Asset)
@@ -203,7 +201,7 @@ func (k *Keeper) CheckClaim(ctx *module.Context, f payments.ClaimFacts) (payment
 	if err != nil {
 		return payments.ClaimNoAnswer, chain.Amount{}, nil
 	}
-	res, _, _, err := k.run(ctx, f.Merchant, pb.Hook_HOOK_CLAIM, contracts.EntryClaim, body, false)
+	res, err := k.run(ctx, f.Merchant, b, pb.Hook_HOOK_CLAIM, contracts.EntryClaim, body, false)
 	if err != nil {
 		return payments.ClaimNoAnswer, chain.Amount{}, err
 	}
@@ -234,14 +232,11 @@ func (k *Keeper) Explain(ctx *module.Context, merchant chain.Address, body []byt
 	if len(body) > contracts.MaxQuery {
 		return contracts.Result{}, chain.Wrapf(chain.ErrInvalidRequest, "query body of %d bytes, at most %d", len(body), contracts.MaxQuery)
 	}
-	res, _, bound, err := k.run(ctx, merchant, pb.Hook_HOOK_QUERY, contracts.EntryQuery, body, true)
-	if err != nil {
-		return res, err
-	}
+	b, bound := k.BindingOf(ctx, merchant, pb.Hook_HOOK_QUERY)
 	if !bound {
-		return res, chain.Wrapf(ErrHookUnbound, "merchant %s has no query rule", merchant)
+		return contracts.Result{}, chain.Wrapf(ErrHookUnbound, "merchant %s has no query rule", merchant)
 	}
-	return res, nil
+	return k.run(ctx, merchant, b, pb.Hook_HOOK_QUERY, contracts.EntryQuery, body, true)
 }
 
 func (k *Keeper) decimals(ctx *module.Context, asset string) (uint8, error) {
