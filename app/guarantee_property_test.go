@@ -1,7 +1,6 @@
 package app
 
 import (
-	"errors"
 	"fmt"
 	"math/rand"
 	"os"
@@ -595,5 +594,4 @@ func (s *guaranteeSim) finish() {
 	var pool payments.PoolView
 	s.query("/payments/pool", &pool)
 	s.t.Logf("seed %d: height %d, %d payments, %d claims (%d queued), agent %s, pool %+v", s.seed, s.height, len(s.payments), len(s.claims), queued, ag.Status, pool.Assets)
-	_ = errors.New
 }

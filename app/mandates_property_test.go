@@ -1305,7 +1305,6 @@ func (w *mandateWorld) check(full bool) {
 			w.stats["escrow_released"]++
 		}
 	}
-	_ = h
 }
 
 // withinTerms: a payment that went through respects the mandate's terms:

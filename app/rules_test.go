@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	abci "github.com/cometbft/cometbft/abci/types"
-
 	"github.com/amp-ledger/amp/chain"
 	"github.com/amp-ledger/amp/chain/pb"
 	"github.com/amp-ledger/amp/contracts"
@@ -107,7 +105,19 @@ func TestBadRules(t *testing.T) {
 	wantResult(t, r.TxResults[0], chain.ErrUnauthorized)
 	r = w.block(w.txBy([]chain.PrivKey{w.shop}, &pb.MsgBindRule{Merchant: addr(w.shop), RuleId: "rule-9", Hook: pb.Hook_HOOK_PAYMENT}))
 	wantResult(t, r.TxResults[0], rules.ErrUnknownRule)
-	_ = id
+
+	// The Go rule needs more gas than the default cap: every payment to
+	// the shop fails with rule_failed, and no money moves.
+	w.uploadAndDeploy(t, exampleRule(t, "max-amount-go.wasm"), pb.Hook_HOOK_PAYMENT)
+	escrow := w.balance(payments.EscrowAccount)
+	r = w.block(w.pay(t, id, "1", "oog-1"))
+	wantResult(t, r.TxResults[0], rules.ErrRuleFailed)
+	if !bytes.Contains([]byte(r.TxResults[0].Log), []byte("out_of_gas")) {
+		t.Fatalf("the failure does not say why: %s", r.TxResults[0].Log)
+	}
+	if w.balance(payments.EscrowAccount) != escrow {
+		t.Fatal("a payment refused by a failing rule moved money")
+	}
 }
 
 // TestRulesDeterministicAcrossNodes: two independent apps run the same
@@ -154,8 +164,6 @@ func TestRulesDeterministicAcrossNodes(t *testing.T) {
 	if len(bills) != 4 {
 		t.Fatalf("%d payments passed the daily-totals rule, want 4: %+v", len(bills), bills)
 	}
-	var res abci.QueryResponse
-	_ = res
 }
 
 // TestGoRuleUploadedInPieces: a Go rule, too large for one tx, is uploaded
@@ -170,16 +178,9 @@ func TestGoRuleUploadedInPieces(t *testing.T) {
 	id := w.grant(t)
 	code := exampleRule(t, "max-amount-go.wasm")
 	hash := sha256.Sum256(code)
-	const piece = 60 << 10
-	up := func(off int) *pb.MsgUploadCode {
-		end := min(off+piece, len(code))
-		return &pb.MsgUploadCode{Merchant: addr(w.shop), CodeHash: hash[:], Total: uint64(len(code)), Offset: uint64(off), Chunk: code[off:end]}
-	}
-	r := w.block(w.txBy([]chain.PrivKey{w.shop}, up(piece)))
+	r := w.block(w.txBy([]chain.PrivKey{w.shop}, uploadPiece(w, code, uploadPieceSize)))
 	wantResult(t, r.TxResults[0], rules.ErrRuleInvalid) // a new upload starts at 0
-	for off := 0; off < len(code); off += piece {
-		mustOK(t, w.block(w.txBy([]chain.PrivKey{w.shop}, up(off))))
-	}
+	w.upload(t, code)
 	wrong := sha256.Sum256([]byte("other"))
 	r = w.block(w.txBy([]chain.PrivKey{w.shop}, &pb.MsgDeployRule{Merchant: addr(w.shop), CodeHash: wrong[:]}))
 	wantResult(t, r.TxResults[0], rules.ErrRuleInvalid)
@@ -196,4 +197,32 @@ func TestGoRuleUploadedInPieces(t *testing.T) {
 	if rv.Size != len(code) || rv.CodeHash != hex.EncodeToString(hash[:]) {
 		t.Fatalf("deployed rule %+v", rv)
 	}
+}
+
+const uploadPieceSize = 60 << 10
+
+func uploadPiece(w *shopWorld, code []byte, off int) *pb.MsgUploadCode {
+	hash := sha256.Sum256(code)
+	end := min(off+uploadPieceSize, len(code))
+	return &pb.MsgUploadCode{Merchant: addr(w.shop), CodeHash: hash[:], Total: uint64(len(code)), Offset: uint64(off), Chunk: code[off:end]}
+}
+
+// upload sends code in order as shop's upload.
+func (w *shopWorld) upload(t *testing.T, code []byte) {
+	t.Helper()
+	for off := 0; off < len(code); off += uploadPieceSize {
+		mustOK(t, w.block(w.txBy([]chain.PrivKey{w.shop}, uploadPiece(w, code, off))))
+	}
+}
+
+// uploadAndDeploy uploads code, deploys it by hash and binds it to hook.
+func (w *shopWorld) uploadAndDeploy(t *testing.T, code []byte, hook pb.Hook) string {
+	t.Helper()
+	w.upload(t, code)
+	hash := sha256.Sum256(code)
+	r := w.block(w.txBy([]chain.PrivKey{w.shop}, &pb.MsgDeployRule{Merchant: addr(w.shop), CodeHash: hash[:]}))
+	mustOK(t, r)
+	id := createdID(t, r.TxResults[0])
+	mustOK(t, w.block(w.txBy([]chain.PrivKey{w.shop}, &pb.MsgBindRule{Merchant: addr(w.shop), RuleId: id, Hook: hook})))
+	return id
 }

@@ -108,9 +108,9 @@ func (k *Keeper) Reserve(ctx *module.Context, m *pb.Mandate, p Payment) (*Reserv
 			return nil, chain.Wrapf(ErrPaymentOutOfRange, "%s base units is above the mandate's maximum per payment %s", amt, hi)
 		}
 	}
-	held, _ := amount(m.Consumed).Add(amount(m.Reserved))
-	after, err := held.Add(amt)
-	if err != nil || after.Cmp(amount(m.Budget)) > 0 {
+	held, err := amount(m.Consumed).Add(amount(m.Reserved))
+	after, err2 := held.Add(amt)
+	if err != nil || err2 != nil || after.Cmp(amount(m.Budget)) > 0 {
 		return nil, chain.Wrapf(ErrOverBudget, "%s base units spent or reserved plus %s is over the budget of %s", held, amt, m.Budget)
 	}
 	now := ctx.Time.Unix()
