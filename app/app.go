@@ -118,13 +118,20 @@ type App struct {
 	// nonces caches committed nonces for CheckTx; Commit updates the ones
 	// its block changed.
 	nonces map[chain.Address]uint64
+
+	// Touched only by the consensus connection: the committed values the
+	// last block read (see cachedSnapshot), and how many keys it wrote.
+	carried    map[string][]byte
+	lastWrites int
 }
 
 type blockState struct {
 	height  int64
 	time    time.Time
 	read    *badger.Txn
+	snap    *cachedSnapshot
 	state   *overlay
+	writes  []write // state's writes in key order, once FinalizeBlock ends
 	appHash []byte
 }
 
@@ -512,6 +519,9 @@ func checkNonce(got, want uint64) error {
 	return nil
 }
 
+// maxCarried bounds the reads one block hands to the next (cachedSnapshot).
+const maxCarried = 1 << 20
+
 // maxNonceCache bounds the committed nonces CheckTx keeps in memory; past
 // it the cache starts over (it only saves disk reads).
 const maxNonceCache = 1 << 20
@@ -566,12 +576,13 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		a.block.read.Discard()
 	}
 	read := a.db.NewTransaction(false)
-	var parent module.Store = newCachedSnapshot(read)
+	snap := newCachedSnapshot(read, a.carried)
+	var parent module.Store = snap
 	if a.genesis != nil {
 		a.genesis.parent = parent
 		parent = a.genesis
 	}
-	b := &blockState{height: req.Height, time: req.Time, read: read, state: newOverlay(parent)}
+	b := &blockState{height: req.Height, time: req.Time, read: read, snap: snap, state: newOverlaySized(parent, a.lastWrites)}
 	a.block = b
 	defer func() {
 		if r := recover(); r != nil {
@@ -596,7 +607,8 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		return nil, err
 	}
 	_, prev := a.LastCommit()
-	b.appHash = a.hasher.AppHash(prev, b.height, b.state.writes())
+	b.writes = b.state.writes()
+	b.appHash = a.hasher.AppHash(prev, b.height, b.writes)
 	return &abci.FinalizeBlockResponse{TxResults: results, AppHash: b.appHash, Events: events, ValidatorUpdates: updates}, nil
 }
 
@@ -730,7 +742,7 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	if a.genesis != nil {
 		ws = a.genesis.writes()
 	}
-	ws = append(ws, b.state.writes()...)
+	ws = append(ws, b.writes...)
 	for _, w := range ws {
 		var err error
 		if w.Value == nil {
@@ -759,6 +771,10 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	}
 	b.read.Discard()
 	a.block, a.genesis = nil, nil
+	a.carried, a.lastWrites = b.snap.carry(ws), len(b.writes)
+	if len(a.carried) > maxCarried {
+		a.carried = nil
+	}
 
 	a.mu.Lock()
 	a.lastHeight, a.lastHash, a.lastTime = b.height, b.appHash, b.time

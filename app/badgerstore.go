@@ -76,22 +76,45 @@ func openBadger(dir string, logger badger.Logger) (*badger.DB, error) {
 // payments of a block read the same merchants, asset and rule bindings, and
 // an agent paying several times in a block reads its records again. The
 // snapshot never changes under a block (writes go to the overlay above), so
-// the cache is exact; it lives for one block. Absent keys are remembered
-// too.
+// the cache is exact. Absent keys are remembered too.
+//
+// What a block read also serves the next block: Commit brings those
+// entries up to date with the block's writes (carry), so they hold
+// committed values, and the next block looks there before badger. Agents
+// that pay every block then find their mandate, balance and records in
+// memory instead of walking badger's memtables. An entry lives as long as
+// every block or every other block reads it, which bounds the cache by what
+// two blocks read.
 type cachedSnapshot struct {
 	snapshot
 	seen map[string][]byte
+	prev map[string][]byte // committed values the previous block read; may be nil
 }
 
-func newCachedSnapshot(txn *badger.Txn) *cachedSnapshot {
-	return &cachedSnapshot{snapshot: snapshot{txn}, seen: make(map[string][]byte, 1024)}
+func newCachedSnapshot(txn *badger.Txn, prev map[string][]byte) *cachedSnapshot {
+	return &cachedSnapshot{snapshot: snapshot{txn}, seen: make(map[string][]byte, max(1024, len(prev))), prev: prev}
 }
 
 func (c *cachedSnapshot) Get(k []byte) []byte {
 	if v, ok := c.seen[string(k)]; ok {
 		return v
 	}
-	v := c.snapshot.Get(k)
+	v, ok := c.prev[string(k)]
+	if !ok {
+		v = c.snapshot.Get(k)
+	}
 	c.seen[string(k)] = v
 	return v
+}
+
+// carry returns what this block read, updated with the block's committed
+// writes (ws): the prev of the next block. Called after the writes are in
+// badger.
+func (c *cachedSnapshot) carry(ws []write) map[string][]byte {
+	for _, w := range ws {
+		if _, ok := c.seen[string(w.Key)]; ok {
+			c.seen[string(w.Key)] = w.Value
+		}
+	}
+	return c.seen
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/amp-ledger/amp/chain"
 	"github.com/amp-ledger/amp/chain/pb"
@@ -53,6 +54,18 @@ type Keeper struct {
 	// the pool) must equal their balance: plain transfers and mints into
 	// them are refused. Set at wiring, read-only afterwards.
 	protected map[chain.Address]bool
+
+	// assets remembers decoded asset records by symbol, with the stored
+	// bytes they came from: every transfer checks its asset, and decoding
+	// the JSON each time cost more than the rest of the check. An entry is
+	// used only while the stored bytes are the same, so it is never stale.
+	assetsMu sync.Mutex
+	assets   map[string]assetEntry
+}
+
+type assetEntry struct {
+	raw string
+	a   chain.Asset
 }
 
 // New returns the bank module; mint and burn check roles with members.
@@ -76,17 +89,32 @@ func (*Keeper) Name() string { return Name }
 func store(ctx *module.Context) module.Store { return ctx.Store(Name + "/") }
 
 // Asset returns a registered asset.
-func (*Keeper) Asset(ctx *module.Context, sym string) (chain.Asset, error) {
+func (k *Keeper) Asset(ctx *module.Context, sym string) (chain.Asset, error) {
 	b := store(ctx).Get(assetKey(sym))
 	if b == nil {
 		return chain.Asset{}, chain.Wrapf(chain.ErrUnknownAsset, "asset %q is not registered", sym)
+	}
+	k.assetsMu.Lock()
+	e, ok := k.assets[sym]
+	k.assetsMu.Unlock()
+	if ok && e.raw == string(b) {
+		return e.a, nil
 	}
 	var a chain.Asset
 	if err := json.Unmarshal(b, &a); err != nil {
 		return chain.Asset{}, chain.Wrapf(chain.ErrInternal, "stored asset %s: %v", sym, err)
 	}
+	k.assetsMu.Lock()
+	if k.assets == nil || len(k.assets) >= maxCachedAssets {
+		k.assets = map[string]assetEntry{}
+	}
+	k.assets[sym] = assetEntry{raw: string(b), a: a}
+	k.assetsMu.Unlock()
 	return a, nil
 }
+
+// maxCachedAssets bounds Keeper.assets (a chain has a handful of assets).
+const maxCachedAssets = 256
 
 // Assets returns every registered asset in symbol order.
 func (*Keeper) Assets(ctx *module.Context) ([]chain.Asset, error) {

@@ -25,23 +25,25 @@ type Store interface {
 // Prefixed returns a view of s in which every key is prefixed by p: how each
 // module gets a key space of its own.
 func Prefixed(s Store, p string) Store {
-	return prefixed{s: s, p: []byte(p)}
+	return &prefixed{s: s, p: p}
 }
 
+// prefixed keeps its prefix as a string: module prefixes are constants, so
+// making a view allocates only the view (it is made on every store access).
 type prefixed struct {
 	s Store
-	p []byte
+	p string
 }
 
-func (x prefixed) key(k []byte) []byte {
+func (x *prefixed) key(k []byte) []byte {
 	out := make([]byte, 0, len(x.p)+len(k))
 	return append(append(out, x.p...), k...)
 }
 
-func (x prefixed) Get(k []byte) []byte { return x.s.Get(x.key(k)) }
-func (x prefixed) Set(k, v []byte)     { x.s.Set(x.key(k), v) }
-func (x prefixed) Delete(k []byte)     { x.s.Delete(x.key(k)) }
-func (x prefixed) Iterate(prefix []byte, fn func(k, v []byte) bool) {
+func (x *prefixed) Get(k []byte) []byte { return x.s.Get(x.key(k)) }
+func (x *prefixed) Set(k, v []byte)     { x.s.Set(x.key(k), v) }
+func (x *prefixed) Delete(k []byte)     { x.s.Delete(x.key(k)) }
+func (x *prefixed) Iterate(prefix []byte, fn func(k, v []byte) bool) {
 	x.s.Iterate(x.key(prefix), func(k, v []byte) bool { return fn(k[len(x.p):], v) })
 }
 

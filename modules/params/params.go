@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -157,6 +158,15 @@ func (k *Keeper) Get(ctx *module.Context, name string, out any) error {
 	raw, err := k.Raw(ctx, name)
 	if err != nil {
 		return err
+	}
+	// Integers are most parameters and are read on every payment: parse
+	// them without the reflection of encoding/json. Anything else, or an
+	// integer in a form ParseInt refuses (1e3), takes the general path.
+	if p, ok := out.(*int64); ok {
+		if v, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
+			*p = v
+			return nil
+		}
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
 		return chain.Wrapf(chain.ErrInternal, "stored parameter %s: %v", name, err)

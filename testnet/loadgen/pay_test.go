@@ -87,18 +87,24 @@ func TestPaySource(t *testing.T) {
 
 // testChain is the ledger app on a genesis file, driven block by block.
 type testChain struct {
-	t      *testing.T
+	t      testing.TB
 	app    *app.App
 	doc    *types.GenesisDoc
 	height int64
 }
 
-func startChain(t *testing.T, genesis string) *testChain {
+func startChain(t testing.TB, genesis string) *testChain {
+	return startChainWith(t, genesis, true)
+}
+
+// startChainWith is startChain with the per-block invariant checks on or
+// off (benchmarks time blocks as a node runs them: without).
+func startChainWith(t testing.TB, genesis string, invariants bool) *testChain {
 	doc, err := types.GenesisDocFromFile(genesis)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(app.Options{Dir: filepath.Join(t.TempDir(), "app"), CheckInvariants: true})
+	a, err := app.New(app.Options{Dir: filepath.Join(t.TempDir(), "app"), CheckInvariants: invariants})
 	if err != nil {
 		t.Fatal(err)
 	}
