@@ -440,12 +440,12 @@ func (a *App) prepareTxs(raw [][]byte) []checkedTx {
 // peer could fill the cache with garbage.
 func (a *App) checkCached(raw []byte) *checkedTx {
 	h := chain.TxHash(raw)
-	if c, ok := a.checked.get(h); ok {
+	if c, ok := a.checked.Get(h); ok {
 		return c
 	}
 	c := a.checkStateless(raw)
 	if c.err == nil {
-		a.checked.add(h, &c)
+		a.checked.Add(h, &c)
 	}
 	return &c
 }

@@ -1,6 +1,6 @@
 package chain
 
-import "sync"
+import "github.com/amp-ledger/amp/chain/gencache"
 
 // AddressPrefix is the bech32 human-readable part of every account address.
 const AddressPrefix = "amp"
@@ -15,45 +15,18 @@ type Address [AddressLen]byte
 
 // String returns the bech32 form, e.g. "amp1…".
 func (a Address) String() string {
-	if s, ok := addressStrings.get(a); ok {
+	if s, ok := addressStrings.Get(a); ok {
 		return s
 	}
 	s := bech32Encode(AddressPrefix, a[:])
-	addressStrings.add(a, s)
+	addressStrings.Add(a, s)
 	return s
 }
 
 // addressStrings remembers recent encodings: every payment and transfer
 // names its parties in events, and bech32 encoding (with its checksum)
 // cost more than the rest of building the event.
-var addressStrings = stringCache{max: 1 << 16}
-
-// stringCache holds two generations of at most max entries; when the newer
-// fills up the older is dropped.
-type stringCache struct {
-	mu       sync.Mutex
-	max      int
-	cur, old map[Address]string
-}
-
-func (c *stringCache) get(a Address) (string, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if s, ok := c.cur[a]; ok {
-		return s, true
-	}
-	s, ok := c.old[a]
-	return s, ok
-}
-
-func (c *stringCache) add(a Address, s string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.cur == nil || len(c.cur) >= c.max {
-		c.old, c.cur = c.cur, make(map[Address]string, 1024)
-	}
-	c.cur[a] = s
-}
+var addressStrings = gencache.New[Address, string](1 << 16)
 
 // IsZero reports whether a is the all-zero address, which no key has.
 func (a Address) IsZero() bool { return a == Address{} }
