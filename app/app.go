@@ -123,6 +123,7 @@ type App struct {
 	// last block read (see cachedSnapshot), and how many keys it wrote.
 	carried    map[string][]byte
 	lastWrites int
+	absent     *absentKeys
 }
 
 type blockState struct {
@@ -195,6 +196,18 @@ func New(opts Options) (*App, error) {
 				a.routes[r.Type] = r
 			}
 		}
+	}
+	var sparse []string
+	for _, m := range a.modules {
+		if sk, ok := m.(module.HasSparseKeys); ok {
+			for _, p := range sk.SparseKeyPrefixes() {
+				sparse = append(sparse, m.Name()+"/"+p)
+			}
+		}
+	}
+	if a.absent, err = newAbsentKeys(db, sparse); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("scan sparse keys: %w", err)
 	}
 	if err := a.loadMeta(); err != nil {
 		db.Close()
@@ -576,7 +589,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		a.block.read.Discard()
 	}
 	read := a.db.NewTransaction(false)
-	snap := newCachedSnapshot(read, a.carried)
+	snap := newCachedSnapshot(read, a.carried, a.absent)
 	var parent module.Store = snap
 	if a.genesis != nil {
 		a.genesis.parent = parent
@@ -772,6 +785,7 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	b.read.Discard()
 	a.block, a.genesis = nil, nil
 	a.carried, a.lastWrites = b.snap.carry(ws), len(b.writes)
+	a.absent.committed(ws)
 	if len(a.carried) > maxCarried {
 		a.carried = nil
 	}

@@ -87,12 +87,13 @@ func openBadger(dir string, logger badger.Logger) (*badger.DB, error) {
 // two blocks read.
 type cachedSnapshot struct {
 	snapshot
-	seen map[string][]byte
-	prev map[string][]byte // committed values the previous block read; may be nil
+	seen   map[string][]byte
+	prev   map[string][]byte // committed values the previous block read; may be nil
+	absent *absentKeys       // may be nil
 }
 
-func newCachedSnapshot(txn *badger.Txn, prev map[string][]byte) *cachedSnapshot {
-	return &cachedSnapshot{snapshot: snapshot{txn}, seen: make(map[string][]byte, max(1024, len(prev))), prev: prev}
+func newCachedSnapshot(txn *badger.Txn, prev map[string][]byte, absent *absentKeys) *cachedSnapshot {
+	return &cachedSnapshot{snapshot: snapshot{txn}, seen: make(map[string][]byte, max(1024, len(prev))), prev: prev, absent: absent}
 }
 
 func (c *cachedSnapshot) Get(k []byte) []byte {
@@ -100,7 +101,7 @@ func (c *cachedSnapshot) Get(k []byte) []byte {
 		return v
 	}
 	v, ok := c.prev[string(k)]
-	if !ok {
+	if !ok && !c.absent.absent(k) {
 		v = c.snapshot.Get(k)
 	}
 	c.seen[string(k)] = v

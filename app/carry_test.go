@@ -22,7 +22,7 @@ func TestCarriedReadsMatchBadger(t *testing.T) {
 	var carried map[string][]byte
 	for block := 0; block < 200; block++ {
 		read := db.NewTransaction(false)
-		snap := newCachedSnapshot(read, carried)
+		snap := newCachedSnapshot(read, carried, nil)
 		truth := db.NewTransaction(false)
 		for i := 0; i < 20; i++ {
 			k := key()

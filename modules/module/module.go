@@ -119,6 +119,15 @@ type HasTxGuard interface {
 	GuardTx(ctx *Context) error
 }
 
+// HasSparseKeys is a module with key spaces that are read far more often for
+// keys that are absent than for keys that are there: the payments module's
+// order index, which every payment reads to check that its order is new.
+// The app keeps a filter of the keys stored under these prefixes (relative
+// to the module's store) and answers reads it rules out without the disk.
+type HasSparseKeys interface {
+	SparseKeyPrefixes() []string
+}
+
 // HasPriorityMsgs is a module whose listed message types a block proposer
 // puts first — revocations, suspensions — so that they take effect before
 // the payments racing them into the same block.
