@@ -33,7 +33,7 @@ type absentKeys struct {
 }
 
 // bloom is one Bloom filter of 2^logBits bits with bloomHashes probes,
-// holding at most cap keys (about 1% false positives at cap).
+// holding at most limit keys (about 1% false positives there).
 type bloom struct {
 	bits     []uint64
 	mask     uint64
