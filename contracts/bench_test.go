@@ -2,6 +2,8 @@ package contracts
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -122,4 +124,69 @@ func BenchmarkWarmEvaluate3Ctx(b *testing.B) {
 		c := cat(i32c(CtxHeight), call(f), op(0x1a))
 		return cat(c, c, c, ret64(0, DecisionAccept))
 	}).bytes())
+}
+
+func benchPooled(b *testing.B, wasm []byte, lim *Limits) {
+	e := newTestEngine(b)
+	ctx := context.Background()
+	code := deploy(b, wasm)
+	if err := e.Compile(ctx, code); err != nil {
+		b.Fatal(err)
+	}
+	p := e.NewPool()
+	defer p.Reset(ctx)
+	h := newMemHost()
+	c := payCall(b, 1, h)
+	c.Limits = lim
+	// One call outside the timings: the rule's state exists from then on,
+	// as it does for the fresh call the gas is compared with below.
+	if r, err := p.Evaluate(ctx, code, c); err != nil || r.Class != ClassOK {
+		b.Fatalf("%v %+v", err, r)
+	}
+	d := make([]time.Duration, b.N)
+	var gas uint64
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		r, err := p.Evaluate(ctx, code, c)
+		d[i] = time.Since(start)
+		if err != nil || r.Class != ClassOK {
+			b.Fatalf("%v %+v", err, r)
+		}
+		gas = r.GasUsed
+	}
+	b.StopTimer()
+	// The same call on a fresh instance, with the host state the pooled
+	// calls saw (the rule's running total exists by now).
+	fresh, err := e.Evaluate(ctx, code, c)
+	if err != nil || fresh.Class != ClassOK {
+		b.Fatalf("%v %+v", err, fresh)
+	}
+	if gas != fresh.GasUsed {
+		b.Fatalf("pooled gas %d, fresh %d", gas, fresh.GasUsed)
+	}
+	reportLatency(b, d)
+	b.ReportMetric(float64(gas), "gas")
+}
+
+// BenchmarkPooledEvaluate: the consensus path — an instance prepared once
+// for the block, reset (memory from its snapshot, globals) and evaluated for
+// every call; the same rule, results and gas as BenchmarkFreshEvaluate.
+func BenchmarkPooledEvaluate(b *testing.B) { benchPooled(b, dailyTotalRule(), nil) }
+
+// BenchmarkPooledEvaluateAS: the same with the committed AssemblyScript
+// max-amount example (what the app benchmarks bind).
+func BenchmarkPooledEvaluateAS(b *testing.B) { benchPooled(b, exampleWasm(b, "max-amount.wasm"), nil) }
+
+// BenchmarkFreshEvaluateAS: BenchmarkFreshEvaluate with max-amount.wasm.
+func BenchmarkFreshEvaluateAS(b *testing.B) { benchFresh(b, exampleWasm(b, "max-amount.wasm")) }
+
+func exampleWasm(t testing.TB, name string) []byte {
+	t.Helper()
+	wasm, err := os.ReadFile(filepath.Join("examples", "wasm", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wasm
 }

@@ -3,6 +3,7 @@ package contracts
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"runtime"
@@ -34,6 +35,7 @@ type compiled struct {
 	size     int
 	minPages uint32
 	hasInit  bool
+	pool     poolPlan // whether and how a Pool may reset its instances
 }
 
 // Code is a deployed rule as the engine runs it: the output of Instrument
@@ -146,15 +148,18 @@ func (e *Engine) compile(ctx context.Context, code Code) (*compiled, error) {
 	// Compiling outside the lock lets other rules run meanwhile; two
 	// goroutines racing on the same new rule both compile and one result
 	// is dropped, which is harmless.
-	cm, err := e.rt.CompileModule(ctx, code.Wasm)
+	wasm, plan := planPool(code.Wasm)
+	cm, err := e.rt.CompileModule(ctx, wasm)
 	if err != nil {
-		return nil, fmt.Errorf("contracts: compile %x: %w", code.Hash[:8], err)
+		return nil, fmt.Errorf("contracts: compile %s: %w", short(code.Hash), err)
 	}
-	c = &compiled{cm: cm, size: len(code.Wasm)}
+	// size is the stored metered module's, which instantiation is priced
+	// on; planPool's extra exports are node-local.
+	c = &compiled{cm: cm, size: len(code.Wasm), pool: plan}
 	mem, ok := cm.ExportedMemories()[ExportMemory]
 	if !ok {
 		cm.Close(ctx)
-		return nil, fmt.Errorf("contracts: module %x exports no memory", code.Hash[:8])
+		return nil, fmt.Errorf("contracts: module %s exports no memory", short(code.Hash))
 	}
 	c.minPages = mem.Min()
 	_, c.hasInit = cm.ExportedFunctions()[ExportInitialize]
@@ -168,3 +173,7 @@ func (e *Engine) compile(ctx context.Context, code Code) (*compiled, error) {
 	e.mu.Unlock()
 	return c, nil
 }
+
+// short names a module in errors. It takes the hash by value so that
+// callers' Code does not escape to the heap on their fast paths.
+func short(h [32]byte) string { return hex.EncodeToString(h[:8]) }

@@ -6,10 +6,12 @@ package contracts
 // on ClassOK, discard otherwise) — that policy is the caller's, the engine
 // only forwards calls in guest order.
 //
-// The slices passed to Set are owned by the callee; Get's result is copied
-// before the call returns, so the callee may return its internal buffer. An
-// error is a node fault (the store failed), never a guest error: Evaluate
-// stops and returns it.
+// The slices passed to Get, Set and Delete are views into the rule's memory,
+// valid only until the method returns: an implementation that keeps a key or
+// value copies it (the engine does not, so nothing is copied twice). Get's
+// result is copied before the call returns, so the callee may return its
+// internal buffer. An error is a node fault (the store failed), never a guest
+// error: Evaluate stops and returns it.
 type Host interface {
 	Get(key []byte) (value []byte, found bool, err error)
 	Set(key, value []byte) error

@@ -18,9 +18,12 @@ const (
 	i64 = api.ValueTypeI64
 )
 
+// Host functions are api.GoFunc, not GoModuleFunc: they reach guest memory
+// through the callState (memAllocator.cur), and wazero then skips looking
+// up the calling module on every call.
 type hostFunc struct {
 	name    string
-	fn      api.GoModuleFunc
+	fn      api.GoFunc
 	params  []api.ValueType
 	results []api.ValueType
 }
@@ -40,21 +43,21 @@ func rulesHostFuncs() []hostFunc {
 func instantiateHost(ctx context.Context, rt wazero.Runtime, module string, fns []hostFunc) error {
 	b := rt.NewHostModuleBuilder(module)
 	for _, f := range fns {
-		b.NewFunctionBuilder().WithGoModuleFunction(f.fn, f.params, f.results).Export(f.name)
+		b.NewFunctionBuilder().WithGoFunction(f.fn, f.params, f.results).Export(f.name)
 	}
 	_, err := b.Instantiate(ctx)
 	return err
 }
 
 // key reads a state key, trapping unless it is 1..MaxKey bytes.
-func (st *callState) key(mod api.Module, ptr, n uint32) []byte {
+func (st *callState) key(ptr, n uint32) []byte {
 	if n == 0 || n > MaxKey {
 		st.stop(ClassTrap)
 	}
-	return st.read(mod, ptr, n)
+	return st.read(ptr, n)
 }
 
-func stateGet(ctx context.Context, mod api.Module, stack []uint64) {
+func stateGet(ctx context.Context, stack []uint64) {
 	st := stateOf(ctx)
 	kp, kl, vp, vc := uint32(stack[0]), uint32(stack[1]), uint32(stack[2]), uint32(stack[3])
 	s := st.sched
@@ -62,10 +65,8 @@ func stateGet(ctx context.Context, mod api.Module, stack []uint64) {
 	if st.init {
 		st.stop(ClassTrap)
 	}
-	k := st.key(mod, kp, kl)
-	if _, ok := mod.Memory().Read(vp, vc); !ok { // the whole destination, whatever the value's length
-		st.stop(ClassTrap)
-	}
+	k := st.key(kp, kl)
+	st.check(vp, vc) // the whole destination, whatever the value's length
 	v, found, err := st.host.Get(k)
 	if err != nil {
 		st.faultStop(err)
@@ -76,11 +77,11 @@ func stateGet(ctx context.Context, mod api.Module, stack []uint64) {
 	}
 	n := min(uint32(len(v)), vc)
 	st.charge(uint64(n) * s.HostByte)
-	st.write(mod, vp, v[:n])
+	st.write(vp, v[:n])
 	stack[0] = api.EncodeI32(int32(len(v)))
 }
 
-func stateSet(ctx context.Context, mod api.Module, stack []uint64) {
+func stateSet(ctx context.Context, stack []uint64) {
 	st := stateOf(ctx)
 	kp, kl, vp, vl := uint32(stack[0]), uint32(stack[1]), uint32(stack[2]), uint32(stack[3])
 	s := st.sched
@@ -88,17 +89,16 @@ func stateSet(ctx context.Context, mod api.Module, stack []uint64) {
 	if st.init || st.entry == EntryQuery || vl > MaxValue {
 		st.stop(ClassTrap)
 	}
-	k, v := st.key(mod, kp, kl), st.read(mod, vp, vl)
-	kv := make([]byte, kl+vl) // one allocation for both copies the Host may keep
-	copy(kv, k)
-	copy(kv[kl:], v)
-	if err := st.host.Set(kv[:kl:kl], kv[kl:]); err != nil {
+	// Views into guest memory, valid for the call only: a Host that keeps
+	// them copies them (see Host), so nothing is copied twice.
+	k, v := st.key(kp, kl), st.read(vp, vl)
+	if err := st.host.Set(k, v); err != nil {
 		st.faultStop(err)
 	}
 	stack[0] = 0
 }
 
-func stateDel(ctx context.Context, mod api.Module, stack []uint64) {
+func stateDel(ctx context.Context, stack []uint64) {
 	st := stateOf(ctx)
 	kp, kl := uint32(stack[0]), uint32(stack[1])
 	s := st.sched
@@ -106,13 +106,12 @@ func stateDel(ctx context.Context, mod api.Module, stack []uint64) {
 	if st.init || st.entry == EntryQuery {
 		st.stop(ClassTrap)
 	}
-	k := append([]byte(nil), st.key(mod, kp, kl)...)
-	if err := st.host.Delete(k); err != nil {
+	if err := st.host.Delete(st.key(kp, kl)); err != nil {
 		st.faultStop(err)
 	}
 }
 
-func ctxGet(ctx context.Context, _ api.Module, stack []uint64) {
+func ctxGet(ctx context.Context, stack []uint64) {
 	st := stateOf(ctx)
 	st.charge(st.sched.HostCall)
 	switch int32(stack[0]) {
@@ -127,7 +126,7 @@ func ctxGet(ctx context.Context, _ api.Module, stack []uint64) {
 	}
 }
 
-func emitEvent(ctx context.Context, mod api.Module, stack []uint64) {
+func emitEvent(ctx context.Context, stack []uint64) {
 	st := stateOf(ctx)
 	p, n := uint32(stack[0]), uint32(stack[1])
 	s := st.sched
@@ -138,31 +137,27 @@ func emitEvent(ctx context.Context, mod api.Module, stack []uint64) {
 	if len(st.events) >= MaxEvents || n > MaxEvent {
 		st.stop(ClassLimit)
 	}
-	st.events = append(st.events, append([]byte{}, st.read(mod, p, n)...))
+	st.events = append(st.events, append([]byte{}, st.read(p, n)...))
 	stack[0] = 0
 }
 
-func abortFn(ctx context.Context, mod api.Module, stack []uint64) {
+func abortFn(ctx context.Context, stack []uint64) {
 	st := stateOf(ctx)
 	code, p, n := uint32(stack[0]), uint32(stack[1]), uint32(stack[2])
 	keep := min(n, maxAbortMsg)
 	st.charge(st.sched.HostCall + uint64(keep)*st.sched.HostByte)
-	if _, ok := mod.Memory().Read(p, n); !ok {
-		st.stop(ClassTrap)
-	}
+	st.check(p, n)
 	st.abortCode = code
-	st.abortMsg = append([]byte{}, st.read(mod, p, keep)...)
+	st.abortMsg = append([]byte{}, st.read(p, keep)...)
 	st.stop(ClassAbort)
 }
 
-func sha256Fn(ctx context.Context, mod api.Module, stack []uint64) {
+func sha256Fn(ctx context.Context, stack []uint64) {
 	st := stateOf(ctx)
 	p, n, out := uint32(stack[0]), uint32(stack[1]), uint32(stack[2])
 	s := st.sched
 	st.charge(s.HostCall + uint64(n)*s.HashByte + 32*s.HostByte)
-	if _, ok := mod.Memory().Read(out, 32); !ok {
-		st.stop(ClassTrap)
-	}
-	sum := sha256.Sum256(st.read(mod, p, n))
-	st.write(mod, out, sum[:])
+	st.check(out, 32)
+	sum := sha256.Sum256(st.read(p, n))
+	st.write(out, sum[:])
 }

@@ -16,28 +16,28 @@ import (
 var ErrInstanceClosed = errors.New("contracts: instance is closed")
 
 // Instance is one instantiated rule. Evaluate (the engine method) makes a
-// fresh one per call, which is what consensus uses so that no state leaks
-// between transactions. Keeping an Instance across calls is for the cases
-// where that leak is acceptable and deterministic — queries, simulation,
-// benchmarks, or a per-block pool used in transaction order by every node —
-// and for Go rules, whose instantiation costs milliseconds.
+// fresh one per call; a Pool keeps prepared ones and resets them between
+// calls to exactly the state a fresh one would have (see pool.go), which is
+// what consensus uses. Keeping an Instance across calls without a reset is
+// for the cases where carrying memory from call to call is acceptable and
+// deterministic — queries, simulation, benchmarks.
 type Instance struct {
 	e     *Engine
 	c     *compiled
 	mod   api.Module
-	ctx   context.Context
+	ctx   *evalCtx // given to every guest call
 	st    callState
 	alloc memAllocator
 	sched GasSchedule // host-side prices: Code.Schedule or the engine's
 
-	gas, depth, pages api.MutableGlobal
-	evaluate          api.Function
-	mem               api.Memory
-	armedDepth        uint32 // last values written to the depth and pages meters
-	armedPages        uint32
-	buf               uint32
-	stack             [2]uint64
-	closed            bool
+	depth, pages global
+	evaluate     api.Function
+	armedDepth   uint32 // last values written to the depth and pages meters
+	armedPages   uint32
+	buf          uint32
+	stack        [2]uint64
+	closed       bool
+	limDefault   bool // st.lim came from DefaultLimits for a call without Limits
 }
 
 // moduleConfig: anonymous (instances never clash by name), no start
@@ -51,39 +51,58 @@ type zeroReader struct{}
 func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
 
 // Evaluate runs one call on a fresh instance and closes it: instantiation
-// gas, _initialize (if exported), then evaluate. The error is for node
-// faults and caller bugs only (Host errors, malformed Call, uncompilable
-// code); everything the rule does is a Result class.
+// gas, _initialize (if exported), rule_buffer, then evaluate. The error is
+// for node faults and caller bugs only (Host errors, malformed Call,
+// uncompilable code); everything the rule does is a Result class.
 func (e *Engine) Evaluate(ctx context.Context, code Code, call Call) (Result, error) {
-	inst, res, err := e.Instantiate(ctx, code, call)
+	c, lim, err := e.begin(ctx, code, &call)
+	if err != nil {
+		return Result{}, err
+	}
+	limit := call.gasLimit(&lim)
+	inst, res, err := e.prepare(ctx, code, c, &call, lim, limit, false)
 	if err != nil || inst == nil {
 		return res, err
 	}
 	defer inst.Close(ctx)
 	used := res.GasUsed
-	res, err = inst.run(ctx, &call, call.gasLimit(inst.st.limits())-used)
+	res, err = inst.run(&call, limit-used)
 	res.GasUsed += used
 	return res, err
 }
 
-// Instantiate makes an instance and runs _initialize, charging instantiation
-// and initialisation to call's gas limit; the Result reports that gas and,
-// if the instance could not be made ready, the class (then the Instance is
-// nil). call's entry, block fields and body seed the WASI random stream and
-// answer ctx_get during _initialize; Host is not reachable from _initialize.
-func (e *Engine) Instantiate(ctx context.Context, code Code, call Call) (*Instance, Result, error) {
-	if err := checkCall(&call); err != nil {
-		return nil, Result{}, err
+// begin checks a call and finds its compiled module.
+func (e *Engine) begin(ctx context.Context, code Code, call *Call) (*compiled, Limits, error) {
+	if err := checkCall(call); err != nil {
+		return nil, Limits{}, err
 	}
 	lim := call.limits()
 	if err := lim.Validate(); err != nil {
-		return nil, Result{}, err
+		return nil, Limits{}, err
 	}
 	c, err := e.compile(ctx, code)
+	return c, lim, err
+}
+
+// Instantiate makes an instance and prepares it (_initialize, rule_buffer),
+// charging instantiation and preparation to call's gas limit; the Result
+// reports that gas and, if the instance could not be made ready, the class
+// (then the Instance is nil). Preparation sees only call's header — entry,
+// height, block time, rule version — never its body or Host: ctx_get
+// answers from it and the WASI random stream is keyed with it, so every call
+// with the same header finds the same prepared instance (what a Pool relies
+// on).
+func (e *Engine) Instantiate(ctx context.Context, code Code, call Call) (*Instance, Result, error) {
+	c, lim, err := e.begin(ctx, code, &call)
 	if err != nil {
 		return nil, Result{}, err
 	}
-	limit := call.gasLimit(&lim)
+	return e.prepare(ctx, code, c, &call, lim, call.gasLimit(&lim), true)
+}
+
+// prepare instantiates c and runs _initialize and rule_buffer under limit.
+// direct: look up the meter's slots for a kept instance (see global).
+func (e *Engine) prepare(ctx context.Context, code Code, c *compiled, call *Call, lim Limits, limit uint64, direct bool) (*Instance, Result, error) {
 	inst := &Instance{e: e, c: c, sched: e.sched}
 	if code.Schedule != nil {
 		if err := code.Schedule.Validate(); err != nil {
@@ -105,12 +124,16 @@ func (e *Engine) Instantiate(ctx context.Context, code Code, call Call) (*Instan
 	st := &inst.st
 	st.sched = s
 	st.lim = lim
+	inst.limDefault = call.Limits == nil
 	st.init = true
-	inst.bind(&call)
+	st.mem = &inst.alloc
+	header := *call
+	header.Body = nil // preparation depends on the header only
+	inst.bind(&header)
 	inst.alloc.ceiling = uint64(lim.MaxMemoryPages) * 65536
-	inst.ctx = &evalCtx{Context: experimental.WithMemoryAllocator(ctx, &inst.alloc), st: st}
+	inst.ctx = &evalCtx{st: st}
 
-	mod, err := e.rt.InstantiateModule(inst.ctx, c.cm, moduleConfig)
+	mod, err := e.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, &inst.alloc), c.cm, moduleConfig)
 	if err != nil {
 		// Data or element segments out of bounds: a deterministic trap of
 		// the module itself. wazero drops the half-built instance without
@@ -121,17 +144,21 @@ func (e *Engine) Instantiate(ctx context.Context, code Code, call Call) (*Instan
 		return nil, Result{Class: ClassTrap, GasUsed: cost}, nil
 	}
 	inst.mod = mod
-	var ok1, ok2, ok3 bool
-	inst.gas, ok1 = mod.ExportedGlobal(exportGas).(api.MutableGlobal)
-	inst.depth, ok2 = mod.ExportedGlobal(exportDepth).(api.MutableGlobal)
-	inst.pages, ok3 = mod.ExportedGlobal(exportPages).(api.MutableGlobal)
+	gas, ok1 := mod.ExportedGlobal(exportGas).(api.MutableGlobal)
+	depth, ok2 := mod.ExportedGlobal(exportDepth).(api.MutableGlobal)
+	pages, ok3 := mod.ExportedGlobal(exportPages).(api.MutableGlobal)
 	inst.evaluate = mod.ExportedFunction(ExportEvaluate)
 	if !ok1 || !ok2 || !ok3 || inst.evaluate == nil {
 		mod.Close(ctx)
-		return nil, Result{}, fmt.Errorf("contracts: module %x is not instrumented", code.Hash[:8])
+		return nil, Result{}, fmt.Errorf("contracts: module %s is not instrumented", short(code.Hash))
 	}
-	st.gas = inst.gas
-	inst.mem = mod.Memory()
+	if m := mod.Memory(); m == nil || uint64(m.Size()) != uint64(len(inst.alloc.cur)) {
+		mod.Close(ctx)
+		return nil, Result{}, fmt.Errorf("contracts: module %s: memory not made by the engine's allocator", short(code.Hash))
+	}
+	st.gas = newGlobal(gas, direct)
+	inst.depth = newGlobal(depth, direct)
+	inst.pages = newGlobal(pages, direct)
 	inst.arm(limit - cost)
 
 	res := Result{Class: ClassOK}
@@ -147,7 +174,7 @@ func (e *Engine) Instantiate(ctx context.Context, code Code, call Call) (*Instan
 		return nil, res, err
 	}
 	inst.buf = uint32(inst.stack[0])
-	if uint64(inst.buf)+BufferSize > uint64(inst.mem.Size()) {
+	if uint64(inst.buf)+BufferSize > uint64(len(inst.alloc.cur)) {
 		inst.Close(ctx)
 		res.Class = ClassInvalidOutput
 		return nil, res, nil
@@ -176,13 +203,13 @@ func (inst *Instance) bind(call *Call) {
 // restores the depth it took, so after any evaluation that did not trap (the
 // only kind an instance survives) the depth meter is back where it was armed.
 func (inst *Instance) arm(gas uint64) {
-	inst.gas.Set(gas)
+	inst.st.gas.set(gas)
 	if d := inst.st.lim.MaxCallDepth; d != inst.armedDepth {
-		inst.depth.Set(uint64(d))
+		inst.depth.set(uint64(d))
 		inst.armedDepth = d
 	}
 	if p := inst.st.lim.MaxMemoryPages; p != inst.armedPages {
-		inst.pages.Set(uint64(p))
+		inst.pages.set(uint64(p))
 		inst.armedPages = p
 	}
 }
@@ -194,7 +221,7 @@ func (inst *Instance) arm(gas uint64) {
 func (inst *Instance) finish(err error, limit uint64) (Result, error) {
 	st := &inst.st
 	res := Result{Class: ClassOK}
-	remaining := int64(inst.gas.Get())
+	remaining := int64(st.gas.get())
 	if remaining < 0 {
 		remaining = 0
 	}
@@ -204,13 +231,13 @@ func (inst *Instance) finish(err error, limit uint64) (Result, error) {
 	}
 	switch {
 	case st.fault != nil:
-		inst.Close(inst.ctx)
+		inst.Close(context.Background())
 		return Result{}, st.fault
 	case st.outcome != 0:
 		res.Class = st.outcome
-	case int64(inst.gas.Get()) < 0:
+	case int64(st.gas.get()) < 0:
 		res.Class = ClassOutOfGas
-	case int32(inst.depth.Get()) < 0:
+	case int32(inst.depth.get()) < 0:
 		res.Class = ClassLimit
 	default:
 		res.Class = ClassTrap
@@ -221,13 +248,14 @@ func (inst *Instance) finish(err error, limit uint64) (Result, error) {
 	if res.Class == ClassAbort {
 		res.AbortCode, res.AbortMessage = st.abortCode, st.abortMsg
 	}
-	inst.Close(inst.ctx)
+	inst.Close(context.Background())
 	return res, nil
 }
 
 // Evaluate calls evaluate on a ready instance with call's entry, block
 // fields, body and host, under call's gas limit. The instance keeps its
-// memory between calls; it is closed after any class but ClassOK. Like
+// memory between calls (no reset: that is what a Pool adds); it is closed
+// after any class but ClassOK. Like
 // Engine.Evaluate it does not watch ctx for cancellation: gas bounds the
 // run, and a cancelled context must not change a consensus result.
 func (inst *Instance) Evaluate(ctx context.Context, call Call) (Result, error) {
@@ -237,25 +265,35 @@ func (inst *Instance) Evaluate(ctx context.Context, call Call) (Result, error) {
 	if err := checkCall(&call); err != nil {
 		return Result{}, err
 	}
-	lim := call.limits()
-	if err := lim.Validate(); err != nil {
-		return Result{}, err
+	// Limits are validated only when they change: the instance's were
+	// validated when they were set.
+	switch {
+	case call.Limits == nil:
+		if !inst.limDefault {
+			inst.st.lim, inst.limDefault = DefaultLimits(), true
+		}
+	case *call.Limits != inst.st.lim:
+		if err := call.Limits.Validate(); err != nil {
+			return Result{}, err
+		}
+		inst.st.lim, inst.limDefault = *call.Limits, false
 	}
-	inst.st.lim = lim
-	return inst.run(ctx, &call, call.gasLimit(&lim))
+	return inst.run(&call, call.gasLimit(&inst.st.lim))
 }
 
 // run is one evaluate call with an explicit gas budget.
-func (inst *Instance) run(ctx context.Context, call *Call, limit uint64) (Result, error) {
+func (inst *Instance) run(call *Call, limit uint64) (Result, error) {
 	st := &inst.st
 	inst.bind(call)
 	inst.arm(limit)
-	if !inst.mem.Write(inst.buf, st.input) {
+	mem := inst.alloc.cur
+	if uint64(inst.buf)+uint64(len(st.input)) > uint64(len(mem)) {
 		// Memory cannot shrink, so this only happens if a node bug
 		// changed it; fail loudly rather than guess.
-		inst.Close(ctx)
+		inst.Close(context.Background())
 		return Result{}, fmt.Errorf("contracts: rule buffer left memory")
 	}
+	copy(mem[inst.buf:], st.input)
 	inst.stack[0] = uint64(call.Entry)
 	inst.stack[1] = uint64(len(st.input))
 	err := inst.evaluate.CallWithStack(inst.ctx, inst.stack[:])
@@ -270,21 +308,21 @@ func (inst *Instance) run(ctx context.Context, call *Call, limit uint64) (Result
 	res.Events = st.takeEvents()
 	if outLen > MaxOutput {
 		res.Class = ClassInvalidOutput
-		inst.Close(ctx)
+		inst.Close(context.Background())
 		return res, nil
 	}
 	if outLen > 0 {
-		out, ok := inst.mem.Read(inst.buf, outLen)
-		if !ok {
+		mem := inst.alloc.cur // evaluate may have grown it
+		if uint64(inst.buf)+uint64(outLen) > uint64(len(mem)) {
 			res.Class = ClassInvalidOutput
-			inst.Close(ctx)
+			inst.Close(context.Background())
 			return res, nil
 		}
-		res.Output = append([]byte(nil), out...)
+		res.Output = append([]byte(nil), mem[inst.buf:inst.buf+outLen]...)
 	}
 	if !checkOutput(call.Entry, res.Decision, res.Output, st.input) {
 		res.Class = ClassInvalidOutput
-		inst.Close(ctx)
+		inst.Close(context.Background())
 	}
 	return res, nil
 }

@@ -20,15 +20,19 @@ type memAllocator struct {
 	// mem is the memory handed out, so that a failed instantiation (which
 	// wazero abandons without closing) can still release it.
 	mem experimental.LinearMemory
+	// cur is the memory's current buffer, the same slice wazero runs the
+	// guest on (it takes every buffer from Reallocate), so host functions
+	// reach guest memory without going through api.Module/api.Memory.
+	cur []byte
 }
 
 func (a *memAllocator) Allocate(capBytes, maxBytes uint64) experimental.LinearMemory {
 	reserve := min(maxBytes, a.ceiling)
-	if m := reserveMemory(reserve); m != nil {
+	if m := reserveMemory(reserve, &a.cur); m != nil {
 		a.mem = m
 		return m
 	}
-	a.mem = &heapMemory{limit: reserve}
+	a.mem = &heapMemory{limit: reserve, view: &a.cur}
 	return a.mem
 }
 
@@ -36,6 +40,7 @@ func (a *memAllocator) Allocate(capBytes, maxBytes uint64) experimental.LinearMe
 type heapMemory struct {
 	buf   []byte
 	limit uint64
+	view  *[]byte // memAllocator.cur
 }
 
 func (m *heapMemory) Reallocate(size uint64) []byte {
@@ -44,12 +49,13 @@ func (m *heapMemory) Reallocate(size uint64) []byte {
 	}
 	if size <= uint64(cap(m.buf)) {
 		m.buf = m.buf[:size]
-		return m.buf
+	} else {
+		nb := make([]byte, size, min(max(size, uint64(cap(m.buf))*2), m.limit))
+		copy(nb, m.buf)
+		m.buf = nb
 	}
-	nb := make([]byte, size, min(max(size, uint64(cap(m.buf))*2), m.limit))
-	copy(nb, m.buf)
-	m.buf = nb
+	*m.view = m.buf
 	return m.buf
 }
 
-func (m *heapMemory) Free() { m.buf = nil }
+func (m *heapMemory) Free() { m.buf, *m.view = nil, nil }

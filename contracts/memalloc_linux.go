@@ -23,7 +23,8 @@ const (
 
 type mmapMemory struct {
 	region []byte
-	used   uint64 // high-water length handed to wazero
+	used   uint64  // high-water length handed to wazero
+	view   *[]byte // memAllocator.cur of the instance using it
 }
 
 var memPool struct {
@@ -31,7 +32,7 @@ var memPool struct {
 	free []*mmapMemory
 }
 
-func reserveMemory(n uint64) experimental.LinearMemory {
+func reserveMemory(n uint64, view *[]byte) experimental.LinearMemory {
 	if n == 0 || n > 1<<32 {
 		return nil
 	}
@@ -40,6 +41,7 @@ func reserveMemory(n uint64) experimental.LinearMemory {
 		if m := memPool.free[i]; uint64(len(m.region)) == n {
 			memPool.free = append(memPool.free[:i], memPool.free[i+1:]...)
 			memPool.Unlock()
+			m.view = view
 			return m
 		}
 	}
@@ -48,7 +50,7 @@ func reserveMemory(n uint64) experimental.LinearMemory {
 	if err != nil {
 		return nil // the heap fallback has the same semantics
 	}
-	return &mmapMemory{region: b}
+	return &mmapMemory{region: b, view: view}
 }
 
 func (m *mmapMemory) Reallocate(size uint64) []byte {
@@ -56,13 +58,15 @@ func (m *mmapMemory) Reallocate(size uint64) []byte {
 		return nil
 	}
 	m.used = max(m.used, size)
-	return m.region[:size]
+	*m.view = m.region[:size]
+	return *m.view
 }
 
 func (m *mmapMemory) Free() {
 	if m.region == nil {
 		return
 	}
+	*m.view, m.view = nil, nil
 	used := m.used
 	warm := min(used, keepWarm)
 	clear(m.region[:warm])

@@ -68,6 +68,12 @@ type limitsType struct {
 	hasMax   bool
 }
 
+// globalType is a defined global's value type and mutability.
+type globalType struct {
+	val     byte
+	mutable bool
+}
+
 type exportEntry struct {
 	name  string
 	kind  byte
@@ -104,6 +110,7 @@ type module struct {
 	tables          []limitsType
 	mems            []limitsType
 	numGlobals      uint32 // defined globals (imports of globals are refused)
+	globalTypes     []globalType
 	globalsRaw      []byte // global entries after the count
 	exports         []exportEntry
 	exportsRaw      []byte // export entries after the count
@@ -476,6 +483,7 @@ func (m *module) decodeGlobals(r *reader) error {
 		if err != nil || mut > 1 {
 			return parseErr("global %d: bad mutability", i)
 		}
+		m.globalTypes = append(m.globalTypes, globalType{val: t, mutable: mut == 1})
 		if err := r.skipConstExpr(n); err != nil {
 			return err
 		}

@@ -6,8 +6,7 @@ import (
 	"crypto/cipher"
 	"crypto/sha256"
 	"errors"
-
-	"github.com/tetratelabs/wazero/api"
+	"time"
 )
 
 // callState is what host functions know about the evaluation that called
@@ -15,7 +14,8 @@ import (
 type callState struct {
 	sched  *GasSchedule
 	lim    Limits
-	gas    api.MutableGlobal
+	gas    global
+	mem    *memAllocator // mem.cur is guest memory
 	host   Host
 	entry  Entry
 	init   bool // running _initialize: no state, no events
@@ -38,10 +38,17 @@ type callState struct {
 // evalCtx carries the callState to host functions. wazero hands host
 // functions the context given to the call unchanged, so a type assertion
 // finds the state in a nanosecond where a context.Value walk took tens.
+// It carries nothing else: no deadline, no cancellation (gas bounds a run;
+// a cancelled context must not change a consensus result) and no values,
+// so wazero's own per-call context lookups end at once.
 type evalCtx struct {
-	context.Context
 	st *callState
 }
+
+func (*evalCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (*evalCtx) Done() <-chan struct{}       { return nil }
+func (*evalCtx) Err() error                  { return nil }
+func (*evalCtx) Value(any) any               { return nil }
 
 // errStop is what host functions panic with to end the guest. wazero
 // recovers it and returns an error from the call; the class is taken from
@@ -56,8 +63,6 @@ func stateOf(ctx context.Context) *callState {
 	panic(errors.New("contracts: host function called without an evaluation"))
 }
 
-func (st *callState) limits() *Limits { return &st.lim }
-
 func (st *callState) stop(c Class) {
 	st.outcome = c
 	panic(errStop)
@@ -71,27 +76,34 @@ func (st *callState) faultStop(err error) {
 // charge takes c gas or ends the evaluation with out_of_gas, leaving the
 // meter negative like the injected code does.
 func (st *callState) charge(c uint64) {
-	g := int64(st.gas.Get())
+	g := int64(st.gas.get())
 	if g < 0 || uint64(g) < c {
-		st.gas.Set(^uint64(0)) // -1
+		st.gas.set(^uint64(0)) // -1
 		st.stop(ClassOutOfGas)
 	}
-	st.gas.Set(uint64(g - int64(c)))
+	st.gas.set(uint64(g - int64(c)))
 }
 
-// read returns a view of guest memory or traps when out of bounds.
-func (st *callState) read(mod api.Module, ptr, n uint32) []byte {
-	b, ok := mod.Memory().Read(ptr, n)
-	if !ok {
+// read returns a view of guest memory or traps when out of bounds (the
+// same bounds rule as api.Memory.Read).
+func (st *callState) read(ptr, n uint32) []byte {
+	b := st.mem.cur
+	end := uint64(ptr) + uint64(n)
+	if end > uint64(len(b)) {
 		st.stop(ClassTrap)
 	}
-	return b
+	return b[ptr:end:end]
 }
 
-func (st *callState) write(mod api.Module, ptr uint32, b []byte) {
-	if !mod.Memory().Write(ptr, b) {
+// check traps unless [ptr, ptr+n) is inside guest memory.
+func (st *callState) check(ptr, n uint32) {
+	if uint64(ptr)+uint64(n) > uint64(len(st.mem.cur)) {
 		st.stop(ClassTrap)
 	}
+}
+
+func (st *callState) write(ptr uint32, b []byte) {
+	copy(st.read(ptr, uint32(len(b))), b)
 }
 
 // rngStream is the deterministic random_get source: AES-256-CTR with a zero

@@ -55,28 +55,28 @@ func wasiHostFuncs() []hostFunc {
 	}
 }
 
-func wasiEmpty(ctx context.Context, _ api.Module, stack []uint64) {
+func wasiEmpty(ctx context.Context, stack []uint64) {
 	st := stateOf(ctx)
 	st.charge(st.sched.HostCall)
 	stack[0] = errnoSuccess
 }
 
-func wasiBadf(ctx context.Context, _ api.Module, stack []uint64) {
+func wasiBadf(ctx context.Context, stack []uint64) {
 	st := stateOf(ctx)
 	st.charge(st.sched.HostCall)
 	stack[0] = errnoBadf
 }
 
-func wasiZeroSizes(ctx context.Context, mod api.Module, stack []uint64) {
+func wasiZeroSizes(ctx context.Context, stack []uint64) {
 	st := stateOf(ctx)
 	st.charge(st.sched.HostCall + 8*st.sched.HostByte)
 	var zero [4]byte
-	st.write(mod, uint32(stack[0]), zero[:])
-	st.write(mod, uint32(stack[1]), zero[:])
+	st.write(uint32(stack[0]), zero[:])
+	st.write(uint32(stack[1]), zero[:])
 	stack[0] = errnoSuccess
 }
 
-func clockTimeGet(ctx context.Context, mod api.Module, stack []uint64) {
+func clockTimeGet(ctx context.Context, stack []uint64) {
 	st := stateOf(ctx)
 	st.charge(st.sched.HostCall + 8*st.sched.HostByte)
 	if uint32(stack[0]) > 3 {
@@ -85,11 +85,11 @@ func clockTimeGet(ctx context.Context, mod api.Module, stack []uint64) {
 	}
 	var b [8]byte
 	binary.LittleEndian.PutUint64(b[:], uint64(st.time)*1_000_000_000)
-	st.write(mod, uint32(stack[2]), b[:])
+	st.write(uint32(stack[2]), b[:])
 	stack[0] = errnoSuccess
 }
 
-func clockResGet(ctx context.Context, mod api.Module, stack []uint64) {
+func clockResGet(ctx context.Context, stack []uint64) {
 	st := stateOf(ctx)
 	st.charge(st.sched.HostCall + 8*st.sched.HostByte)
 	if uint32(stack[0]) > 3 {
@@ -98,16 +98,16 @@ func clockResGet(ctx context.Context, mod api.Module, stack []uint64) {
 	}
 	var b [8]byte
 	binary.LittleEndian.PutUint64(b[:], 1_000_000_000)
-	st.write(mod, uint32(stack[1]), b[:])
+	st.write(uint32(stack[1]), b[:])
 	stack[0] = errnoSuccess
 }
 
-func randomGet(ctx context.Context, mod api.Module, stack []uint64) {
+func randomGet(ctx context.Context, stack []uint64) {
 	st := stateOf(ctx)
 	p, n := uint32(stack[0]), uint32(stack[1])
 	// A keyed stream cipher: priced like hashing.
 	st.charge(st.sched.HostCall + uint64(n)*st.sched.HashByte)
-	dst := st.read(mod, p, n) // a view: filled in place
+	dst := st.read(p, n) // a view: filled in place
 	// Seeded on first use: hashing the input costs more than most evaluations.
 	if !st.rngSeeded {
 		st.rng.reset(st.input)
@@ -117,7 +117,7 @@ func randomGet(ctx context.Context, mod api.Module, stack []uint64) {
 	stack[0] = errnoSuccess
 }
 
-func fdWrite(ctx context.Context, mod api.Module, stack []uint64) {
+func fdWrite(ctx context.Context, stack []uint64) {
 	st := stateOf(ctx)
 	fd, iovs, iovsLen, nwritten := uint32(stack[0]), uint32(stack[1]), uint32(stack[2]), uint32(stack[3])
 	s := st.sched
@@ -129,28 +129,28 @@ func fdWrite(ctx context.Context, mod api.Module, stack []uint64) {
 	if uint64(iovsLen)*8 >= 1<<32 {
 		st.stop(ClassTrap)
 	}
-	vec := st.read(mod, iovs, iovsLen*8)
+	vec := st.read(iovs, iovsLen*8)
 	var total uint32
 	for i := uint32(0); i < iovsLen; i++ {
 		p := binary.LittleEndian.Uint32(vec[i*8:])
 		n := binary.LittleEndian.Uint32(vec[i*8+4:])
 		st.charge(uint64(n) * s.HostByte) // per iovec: a sum could overflow
-		st.read(mod, p, n)                // bounds only: the bytes are discarded
+		st.read(p, n)                     // bounds only: the bytes are discarded
 		total += n                        // wraps like a 32-bit size_t would
 	}
 	var b [4]byte
 	binary.LittleEndian.PutUint32(b[:], total)
-	st.write(mod, nwritten, b[:])
+	st.write(nwritten, b[:])
 	stack[0] = errnoSuccess
 }
 
-func procExit(ctx context.Context, _ api.Module, _ []uint64) {
+func procExit(ctx context.Context, _ []uint64) {
 	st := stateOf(ctx)
 	st.charge(st.sched.HostCall)
 	st.stop(ClassTrap)
 }
 
-func pollOneoff(ctx context.Context, _ api.Module, _ []uint64) {
+func pollOneoff(ctx context.Context, _ []uint64) {
 	st := stateOf(ctx)
 	st.charge(st.sched.HostCall)
 	st.stop(ClassTrap)

@@ -3,6 +3,7 @@ package rules
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/holiman/uint256"
 
@@ -17,6 +18,9 @@ import (
 // The rules module is the payments module's Rules.
 var _ payments.Rules = (*Keeper)(nil)
 
+// The rules module is also a module with work at the block start.
+var _ module.HasBeginBlock = (*Keeper)(nil)
+
 // bufferedHost is a rule's view of its merchant's state. Writes are kept
 // in guest order and applied only if the evaluation ends well, so a rule
 // that traps leaves no trace even when its caller goes on (a claim).
@@ -25,8 +29,14 @@ type bufferedHost struct {
 	prefix   []byte
 	readOnly bool
 	writes   []write
-	pending  map[string]int // key → index in writes
+	pending  map[string]int // key → index in writes, once there are indexAfter writes
 }
+
+// indexAfter is how many distinct keys a rule writes before its writes get
+// an index: most rules write one or two keys, which a scan finds faster
+// than a map costs to make, and a rule writing hundreds must not make
+// every write a scan.
+const indexAfter = 8
 
 type write struct {
 	key, value []byte
@@ -34,38 +44,62 @@ type write struct {
 }
 
 func newHost(ctx *module.Context, merchant chain.Address, readOnly bool) *bufferedHost {
-	return &bufferedHost{s: st(ctx), prefix: statePrefix(merchant), readOnly: readOnly, pending: map[string]int{}}
+	return &bufferedHost{s: st(ctx), prefix: statePrefix(merchant), readOnly: readOnly}
+}
+
+// find returns the index of key's buffered write, or -1.
+func (h *bufferedHost) find(key []byte) int {
+	if h.pending != nil {
+		if i, ok := h.pending[string(key)]; ok {
+			return i
+		}
+		return -1
+	}
+	for i := range h.writes {
+		if string(h.writes[i].key) == string(key) {
+			return i
+		}
+	}
+	return -1
 }
 
 func (h *bufferedHost) Get(key []byte) ([]byte, bool, error) {
-	if i, ok := h.pending[string(key)]; ok {
+	if i := h.find(key); i >= 0 {
 		w := h.writes[i]
 		return w.value, !w.del, nil
 	}
-	v := h.s.Get(append(append([]byte(nil), h.prefix...), key...))
+	v := h.s.Get(append(append(make([]byte, 0, len(h.prefix)+len(key)), h.prefix...), key...))
 	return v, v != nil, nil
 }
 
-func (h *bufferedHost) put(w write) error {
+// put buffers a write. key and value are views into the rule's memory
+// (contracts.Host): they are copied here.
+func (h *bufferedHost) put(key, value []byte, del bool) error {
 	if h.readOnly {
 		return fmt.Errorf("rules: state writes in a read-only evaluation") // the engine traps the guest
 	}
-	if i, ok := h.pending[string(w.key)]; ok {
+	w := write{value: append([]byte(nil), value...), del: del}
+	if i := h.find(key); i >= 0 {
+		w.key = h.writes[i].key
 		h.writes[i] = w
 		return nil
 	}
-	h.pending[string(w.key)] = len(h.writes)
+	w.key = append([]byte(nil), key...)
 	h.writes = append(h.writes, w)
+	if h.pending != nil {
+		h.pending[string(w.key)] = len(h.writes) - 1
+	} else if len(h.writes) > indexAfter {
+		h.pending = make(map[string]int, 2*len(h.writes))
+		for i := range h.writes {
+			h.pending[string(h.writes[i].key)] = i
+		}
+	}
 	return nil
 }
 
-func (h *bufferedHost) Set(key, value []byte) error {
-	return h.put(write{key: append([]byte(nil), key...), value: append([]byte(nil), value...)})
-}
+func (h *bufferedHost) Set(key, value []byte) error { return h.put(key, value, false) }
 
-func (h *bufferedHost) Delete(key []byte) error {
-	return h.put(write{key: append([]byte(nil), key...), del: true})
-}
+func (h *bufferedHost) Delete(key []byte) error { return h.put(key, nil, true) }
 
 // apply writes the buffered state in guest order.
 func (h *bufferedHost) apply() {
@@ -98,10 +132,12 @@ func amountOf(u contracts.U128) chain.Amount {
 
 // run evaluates the rule bound to a merchant's hook (b, read by the
 // caller). The rule's state writes are applied when it ends well.
+// Queries (read-only) take fresh instances; the payment and claim hooks,
+// which run in FinalizeBlock, take the consensus evaluator (the pool).
 func (k *Keeper) run(ctx *module.Context, merchant chain.Address, b *Binding, hook pb.Hook, entry contracts.Entry, body []byte, readOnly bool) (contracts.Result, error) {
-	metered := st(ctx).Get(meteredKey(b.Metered))
-	if metered == nil {
-		return contracts.Result{}, chain.Wrapf(chain.ErrInternal, "metered code %x of %s is missing", b.Metered, RuleID(b.Rule))
+	metered, err := k.code(ctx, b)
+	if err != nil {
+		return contracts.Result{}, err
 	}
 	cfg, err := k.settings(ctx)
 	if err != nil {
@@ -111,7 +147,11 @@ func (k *Keeper) run(ctx *module.Context, merchant chain.Address, b *Binding, ho
 	host := newHost(ctx, merchant, readOnly)
 	// Instruction prices are in the metered code since deploy; host calls
 	// and instantiation are priced by the chain's schedule now.
-	res, err := k.engine.Evaluate(context.Background(), contracts.Code{Hash: b.Metered, Wasm: metered, Schedule: &sched}, contracts.Call{
+	ev := k.consensus
+	if readOnly {
+		ev = k.engine
+	}
+	res, err := ev.Evaluate(context.Background(), contracts.Code{Hash: b.Metered, Wasm: metered, Schedule: &sched}, contracts.Call{
 		Entry: entry, Height: uint64(ctx.Height), Time: ctx.Time.Unix(), RuleVersion: b.Version, Body: body,
 		Limits: &lim, Host: host,
 	})
@@ -129,9 +169,28 @@ func (k *Keeper) run(ctx *module.Context, merchant chain.Address, b *Binding, ho
 		module.Attr{Key: "rule_id", Value: RuleID(b.Rule), Index: true},
 		module.Attr{Key: "hook", Value: HookName(hook)},
 		module.Attr{Key: "class", Value: res.Class.String()},
-		module.Attr{Key: "decision", Value: fmt.Sprint(uint32(res.Decision))},
-		module.Attr{Key: "gas_used", Value: fmt.Sprint(res.GasUsed)})
+		module.Attr{Key: "decision", Value: strconv.FormatUint(uint64(res.Decision), 10)},
+		module.Attr{Key: "gas_used", Value: strconv.FormatUint(res.GasUsed, 10)})
 	return res, nil
+}
+
+// code returns a binding's metered code. Code is stored under its hash,
+// never changed and never deleted, and a binding only ever names code that
+// its deploy stored with it, so once read from state it can be kept by hash
+// (node-locally: a node that has not read it yet reads it, and a missing
+// code is the same internal error on every node). This saves reading 2 KB
+// to 2 MB from the store at every evaluation.
+func (k *Keeper) code(ctx *module.Context, b *Binding) ([]byte, error) {
+	if v, ok := k.metered.Load(b.Metered); ok {
+		return v.([]byte), nil
+	}
+	metered := st(ctx).Get(meteredKey(b.Metered))
+	if metered == nil {
+		return nil, chain.Wrapf(chain.ErrInternal, "metered code %x of %s is missing", b.Metered, RuleID(b.Rule))
+	}
+	metered = append([]byte(nil), metered...) // the store may reuse its buffer
+	k.metered.Store(b.Metered, metered)
+	return metered, nil
 }
 
 // failure is the error of an evaluation that did not end well.

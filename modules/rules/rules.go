@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/amp-ledger/amp/chain"
@@ -113,6 +114,14 @@ type Keeper struct {
 	identity *identity.Keeper
 	trust    *trust.Keeper
 	engine   Evaluator
+	// consensus evaluates the payment and claim hooks: the engine's pool of
+	// instances reset between txs (see contracts.Pool) when the engine has
+	// one, else the engine. Queries always use engine (fresh instances):
+	// they may run concurrently with a block and must not depend on it.
+	consensus Evaluator
+	pool      *contracts.Pool
+	// metered caches metered code by hash (see code).
+	metered sync.Map
 	// config caches the parsed limits and gas schedule with the raw JSON
 	// they came from: every payment to a merchant with a rule reads them,
 	// and a different JSON is parsed afresh, so the cache never decides.
@@ -169,7 +178,21 @@ func New(ps *params.Keeper, b *bank.Keeper, id *identity.Keeper, tr *trust.Keepe
 			}
 			return s.Validate()
 		}})
-	return &Keeper{params: ps, bank: b, identity: id, trust: tr, engine: engine}
+	k := &Keeper{params: ps, bank: b, identity: id, trust: tr, engine: engine, consensus: engine}
+	if e, ok := engine.(interface{ NewPool() *contracts.Pool }); ok {
+		k.pool = e.NewPool()
+		k.consensus = k.pool
+	}
+	return k
+}
+
+// BeginBlock empties the instance pool: no instance outlives its block
+// (the pool also drops instances of another height on its own).
+func (k *Keeper) BeginBlock(*module.Context) error {
+	if k.pool != nil {
+		k.pool.Reset(context.Background())
+	}
+	return nil
 }
 
 func (*Keeper) Name() string { return Name }

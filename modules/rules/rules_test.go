@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -77,5 +78,76 @@ func TestU128RoundTrip(t *testing.T) {
 	big, _ := chain.ParseBaseUnits("340282366920938463463374607431768211456") // 2^128
 	if u := u128(big); u.Lo != ^uint64(0) || u.Hi != ^uint64(0) {
 		t.Error("an amount beyond 128 bits does not saturate")
+	}
+}
+
+// TestBufferedHostManyKeys: past indexAfter distinct keys the writes get an
+// index; reads, overwrites and deletes behave the same on both sides of it,
+// and apply keeps the order of first writes with the last value of each key.
+func TestBufferedHostManyKeys(t *testing.T) {
+	s := module.NewMemStore()
+	ctx := module.NewContext("t", 1, time.Unix(0, 0), s, nil, nil)
+	var m chain.Address
+	m[0] = 9
+	h := newHost(ctx, m, false)
+	const n = 3 * indexAfter
+	key := func(i int) []byte { return []byte{'k', byte(i)} }
+	buf := []byte("v?")
+	for i := range n {
+		buf[1] = byte(i)
+		_ = h.Set(key(i), buf) // buf is reused like guest memory: the host must copy
+		if i == indexAfter-1 && h.pending != nil || i == indexAfter+1 && h.pending == nil {
+			t.Fatalf("after %d keys: index %v", i+1, h.pending != nil)
+		}
+	}
+	for i := 0; i < n; i += 3 {
+		_ = h.Set(key(i), []byte("again"))
+		_ = h.Delete(key(i + 1))
+	}
+	if len(h.writes) != n {
+		t.Fatalf("%d writes buffered, want %d (one per key)", len(h.writes), n)
+	}
+	for i := range n {
+		v, ok, _ := h.Get(key(i))
+		want, wantOK := string([]byte{'v', byte(i)}), true
+		switch i % 3 {
+		case 0:
+			want = "again"
+		case 1:
+			want, wantOK = "", false
+		}
+		if ok != wantOK || (ok && string(v) != want) {
+			t.Fatalf("key %d: %q %v, want %q %v", i, v, ok, want, wantOK)
+		}
+	}
+	h.apply()
+	for i := range n {
+		got := st(ctx).Get(append(statePrefix(m), key(i)...))
+		if (i%3 == 1) != (got == nil) {
+			t.Fatalf("key %d after apply: %q", i, got)
+		}
+	}
+}
+
+// TestMeteredCodeCache: missing code is an internal error; once read, code
+// is served by hash without reading the store (code is never deleted, so
+// this cannot change a result; the delete here only proves the cache).
+func TestMeteredCodeCache(t *testing.T) {
+	s := module.NewMemStore()
+	ctx := module.NewContext("t", 1, time.Unix(0, 0), s, nil, nil)
+	k := &Keeper{}
+	code := []byte("\x00asm metered")
+	b := &Binding{Rule: 1, Version: 1, Metered: sum(code)}
+	if _, err := k.code(ctx, b); !errors.Is(err, chain.ErrInternal) {
+		t.Fatalf("missing code: %v", err)
+	}
+	st(ctx).Set(meteredKey(b.Metered), code)
+	got, err := k.code(ctx, b)
+	if err != nil || string(got) != string(code) {
+		t.Fatalf("%q %v", got, err)
+	}
+	st(ctx).Delete(meteredKey(b.Metered))
+	if got, err := k.code(ctx, b); err != nil || string(got) != string(code) {
+		t.Fatalf("cached code: %q %v", got, err)
 	}
 }
