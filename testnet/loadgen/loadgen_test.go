@@ -152,6 +152,10 @@ type fakeNode struct {
 	blocks  [][][]byte
 	codes   [][]uint32
 	next    map[string]int // lane -> next seq
+
+	allOK   bool  // no tx fails
+	gas     int64 // gas_used of every tx
+	fetches int   // block_results calls
 }
 
 func newFakeNode(ctx context.Context, tick time.Duration) *fakeNode {
@@ -169,7 +173,7 @@ func newFakeNode(ctx context.Context, tick time.Duration) *fakeNode {
 			codes := make([]uint32, len(txs))
 			for i, tx := range txs {
 				key, _, _ := strings.Cut(string(tx), "=")
-				if strings.HasSuffix(key, "-7") {
+				if strings.HasSuffix(key, "-7") && !f.allOK {
 					codes[i] = 5
 				}
 			}
@@ -266,9 +270,10 @@ func (f *fakeNode) call(q rpcRequest) (any, string) {
 		if e != "" {
 			return nil, e
 		}
+		f.fetches++
 		rs := make([]map[string]any, len(f.codes[h-1]))
 		for i, c := range f.codes[h-1] {
-			rs[i] = map[string]any{"code": c, "info": map[bool]string{true: "invalid_signature"}[c != 0]}
+			rs[i] = map[string]any{"code": c, "info": map[bool]string{true: "invalid_signature"}[c != 0], "gas_used": strconv.FormatInt(f.gas, 10)}
 		}
 		return map[string]any{"height": strconv.Itoa(h), "txs_results": rs}, ""
 	}
@@ -283,7 +288,7 @@ func (f *fakeNode) resultsHash(h int) []byte {
 			return []byte{1, 2, 3}
 		}
 	}
-	return AllOKResultsHash(len(f.codes[h-1]))
+	return AllOKResultsHash(len(f.codes[h-1]), f.gas)
 }
 
 func TestRunAgainstFakeNode(t *testing.T) {
@@ -331,11 +336,50 @@ func TestRunAgainstFakeNode(t *testing.T) {
 }
 
 func TestAllOKResultsHash(t *testing.T) {
-	if bytes.Equal(AllOKResultsHash(1), AllOKResultsHash(2)) {
+	if bytes.Equal(AllOKResultsHash(1, 0), AllOKResultsHash(2, 0)) {
 		t.Fatal("hash does not depend on the count")
 	}
-	if !bytes.Equal(AllOKResultsHash(3), AllOKResultsHash(3)) {
+	if bytes.Equal(AllOKResultsHash(3, 0), AllOKResultsHash(3, 4531)) {
+		t.Fatal("hash does not depend on the gas")
+	}
+	if !bytes.Equal(AllOKResultsHash(3, 7), AllOKResultsHash(3, 7)) {
 		t.Fatal("not deterministic")
+	}
+}
+
+// TestRunLearnsResultsGas: when every tx reports the same gas (payments
+// through a merchant rule), the watcher fetches /block_results until it has
+// seen that gas once, then confirms blocks from their results hash alone.
+func TestRunLearnsResultsGas(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	node := newFakeNode(ctx, 30*time.Millisecond)
+	node.allOK, node.gas = true, 4531
+	srv := httptest.NewServer(node)
+	defer srv.Close()
+	c, err := NewClient(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := NewKVSource(40, 32, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(ctx, c, src, Config{
+		Warmup: 100 * time.Millisecond, Duration: 600 * time.Millisecond, Drain: 2 * time.Second,
+		Workers: 3, Batch: 10, MaxInFlight: 300, Poll: 5 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.OK == 0 || res.OK != res.Submitted || len(res.Failed) != 0 {
+		t.Fatalf("unexpected outcome: %s", res.Summary())
+	}
+	node.mu.Lock()
+	fetches, blocks := node.fetches, len(node.blocks)
+	node.mu.Unlock()
+	if blocks < 10 || fetches > 2 {
+		t.Fatalf("%d block_results fetches for %d blocks: the gas was not learnt", fetches, blocks)
 	}
 }
 

@@ -347,6 +347,8 @@ type TxResult struct {
 	Codespace string `json:"codespace"`
 	Info      string `json:"info"`
 	Log       string `json:"log"`
+	GasWanted Int64  `json:"gas_wanted"`
+	GasUsed   Int64  `json:"gas_used"`
 }
 
 // BlockResults is the part of /block_results we use.

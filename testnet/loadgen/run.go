@@ -117,6 +117,7 @@ type blockSeen struct {
 }
 
 type runState struct {
+	okGas  atomic.Int64 // gas of every tx in the last fetched all-OK block
 	runCtx context.Context
 	cfg    Config
 	c      *Client
@@ -528,10 +529,13 @@ func (s *runState) observe(b *Block, at time.Time) *seenBlock {
 }
 
 // confirm settles a block's results: from resultsHash (the next header's
-// last_results_hash) when every tx succeeded, else from /block_results.
+// last_results_hash) when every tx succeeded with the gas the last fetched
+// block's txs all used, else from /block_results. Txs that report gas
+// (payments through a merchant rule) would otherwise make the watcher fetch
+// every block's results, and encoding them took half the node's CPU.
 func (s *runState) confirm(ctx context.Context, sb *seenBlock, resultsHash []byte) {
 	results := make([]TxResult, len(sb.b.Txs))
-	if resultsHash == nil || !bytes.Equal(resultsHash, AllOKResultsHash(len(sb.b.Txs))) {
+	if resultsHash == nil || !bytes.Equal(resultsHash, AllOKResultsHash(len(sb.b.Txs), s.okGas.Load())) {
 		var br *BlockResults
 		var err error
 		for try := 0; try < 50; try++ {
@@ -553,6 +557,9 @@ func (s *runState) confirm(ctx context.Context, sb *seenBlock, resultsHash []byt
 			return
 		}
 		results = br.TxResults
+		if g, ok := uniformOKGas(results); ok {
+			s.okGas.Store(g)
+		}
 	}
 	s.mu.Lock()
 	for _, o := range sb.ours {
@@ -577,26 +584,47 @@ func (s *runState) confirm(ctx context.Context, sb *seenBlock, resultsHash []byt
 	}
 }
 
+// uniformOKGas reports whether every result succeeded with the same gas.
+func uniformOKGas(rs []TxResult) (int64, bool) {
+	if len(rs) == 0 {
+		return 0, false
+	}
+	g := int64(rs[0].GasUsed)
+	for _, r := range rs {
+		if r.Code != 0 || int64(r.GasUsed) != g || r.GasWanted != 0 {
+			return 0, false
+		}
+	}
+	return g, true
+}
+
+type okKey struct {
+	n   int
+	gas int64
+}
+
 var (
 	okHashMu sync.Mutex
-	okHashes = map[int][]byte{}
+	okHashes = map[okKey][]byte{}
 )
 
 // AllOKResultsHash is the last_results_hash of a block of n txs that all
-// succeeded with no data and no gas: CometBFT's merkle root over the
-// deterministic part (code, data, gas wanted, gas used) of each result.
-func AllOKResultsHash(n int) []byte {
+// succeeded with no data, no gas wanted and gasUsed gas each: CometBFT's
+// merkle root over the deterministic part (code, data, gas wanted, gas
+// used) of each result.
+func AllOKResultsHash(n int, gasUsed int64) []byte {
+	k := okKey{n, gasUsed}
 	okHashMu.Lock()
 	defer okHashMu.Unlock()
-	if h, ok := okHashes[n]; ok {
+	if h, ok := okHashes[k]; ok {
 		return h
 	}
 	rs := make([]*abci.ExecTxResult, n)
 	for i := range rs {
-		rs[i] = &abci.ExecTxResult{}
+		rs[i] = &abci.ExecTxResult{GasUsed: gasUsed}
 	}
 	h := types.NewResults(rs).Hash()
-	okHashes[n] = h
+	okHashes[k] = h
 	return h
 }
 
