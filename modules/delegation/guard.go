@@ -5,6 +5,7 @@ import (
 	"github.com/amp-ledger/amp/chain/pb"
 	"github.com/amp-ledger/amp/modules/identity"
 	"github.com/amp-ledger/amp/modules/module"
+	"github.com/amp-ledger/amp/modules/trust"
 )
 
 // Payment is what the Intent Guard checks: the agent that signed, the
@@ -27,6 +28,9 @@ type Reservation struct {
 	// Approver is the device (or the person) whose signature approved an
 	// amount above the approval threshold; zero if none was needed.
 	Approver chain.Address
+	// Tier is the agent's trust tier as Reserve checked it in this tx; nil
+	// for a reservation rebuilt from a token at capture.
+	Tier *trust.TierCaps
 	// checked: Reserve ran the usability checks in this very tx, so a
 	// direct payment's Consume need not read the agent and binding again.
 	checked bool
@@ -138,10 +142,11 @@ func (k *Keeper) Reserve(ctx *module.Context, m *pb.Mandate, p Payment) (*Reserv
 			}
 		}
 	}
-	today, err := k.checkTier(ctx, m, p)
+	tc, today, err := k.checkTier(ctx, m, p)
 	if err != nil {
 		return nil, err
 	}
+	r.Tier = &tc
 	reserved, _ := amount(m.Reserved).Add(amt)
 	m.Reserved, m.PeriodSpent, m.PeriodCount = str(reserved), str(spent), m.PeriodCount+1
 	dv, _ := today.Add(amt) // bounded by the tier cap just checked
@@ -175,25 +180,25 @@ func (k *Keeper) approval(ctx *module.Context, m *pb.Mandate, c chain.Coin) (cha
 // checkTier bounds every payment by the agent's trust tier, whatever the
 // mandate allows: autonomous mandates, one payment, and the agent's volume
 // across all its mandates today, which it returns.
-func (k *Keeper) checkTier(ctx *module.Context, m *pb.Mandate, p Payment) (today chain.Amount, err error) {
-	tc, err := k.trust.Tier(ctx, p.Agent.ID())
+func (k *Keeper) checkTier(ctx *module.Context, m *pb.Mandate, p Payment) (tc trust.TierCaps, today chain.Amount, err error) {
+	tc, err = k.trust.Tier(ctx, p.Agent.ID())
 	if err != nil {
-		return today, err
+		return tc, today, err
 	}
 	if m.Terms.Type == pb.MandateType_MANDATE_TYPE_AUTONOMOUS && !tc.Autonomous {
-		return today, chain.Wrapf(ErrOverTierCap, "%s is in tier %s (%s), which allows no AUTONOMOUS payments", p.Agent.ID(), tc.Name, tc.Label)
+		return tc, today, chain.Wrapf(ErrOverTierCap, "%s is in tier %s (%s), which allows no AUTONOMOUS payments", p.Agent.ID(), tc.Name, tc.Label)
 	}
 	if p.Coin.Asset != "USD" {
-		return today, chain.Wrapf(ErrOverTierCap, "tier caps are set in USD and the ledger has no rate for %s", p.Coin.Asset)
+		return tc, today, chain.Wrapf(ErrOverTierCap, "tier caps are set in USD and the ledger has no rate for %s", p.Coin.Asset)
 	}
 	if p.Coin.Amount.Cmp(tc.MaxPayment) > 0 {
-		return today, chain.Wrapf(ErrOverTierCap, "%s is in tier %s: at most %s USD base units per payment", p.Agent.ID(), tc.Name, tc.MaxPayment)
+		return tc, today, chain.Wrapf(ErrOverTierCap, "%s is in tier %s: at most %s USD base units per payment", p.Agent.ID(), tc.Name, tc.MaxPayment)
 	}
 	today = getAmt(st(ctx), agentDayKey(m.Agent, utcDay(ctx.Time.Unix()), p.Coin.Asset))
 	if total, err := today.Add(p.Coin.Amount); err != nil || total.Cmp(tc.MaxDaily) > 0 {
-		return today, chain.Wrapf(ErrOverTierCap, "%s is in tier %s: at most %s USD base units a day, %s used", p.Agent.ID(), tc.Name, tc.MaxDaily, today)
+		return tc, today, chain.Wrapf(ErrOverTierCap, "%s is in tier %s: at most %s USD base units a day, %s used", p.Agent.ID(), tc.Name, tc.MaxDaily, today)
 	}
-	return today, nil
+	return tc, today, nil
 }
 
 // Consume is the Intent Guard's S4, just before the debit: the mandate is

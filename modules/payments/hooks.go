@@ -13,6 +13,10 @@ type PaymentFacts struct {
 	Mandate   uint64
 	Coin      chain.Coin
 	OrderHash []byte
+	// TierKnown: the Intent Guard read the agent's trust score and tier in
+	// this tx (a direct payment), so the rule need not read them again.
+	TierKnown             bool
+	TrustScore, TrustTier uint32
 }
 
 // ClaimFacts is what a merchant's claim rule sees of a claim.

@@ -207,7 +207,11 @@ func (k *Keeper) settle(ctx *module.Context, r *delegation.Reservation, mer *ide
 		return nil, err
 	}
 	if k.rules != nil {
-		hold, err := k.rules.CheckPayment(ctx, PaymentFacts{Merchant: mer.Address, Payer: person, Agent: md.Agent, Mandate: md.Id, Coin: c, OrderHash: orderHash})
+		f := PaymentFacts{Merchant: mer.Address, Payer: person, Agent: md.Agent, Mandate: md.Id, Coin: c, OrderHash: orderHash}
+		if r.Tier != nil {
+			f.TierKnown, f.TrustScore, f.TrustTier = true, uint32(r.Tier.Score), uint32(r.Tier.Index)
+		}
+		hold, err := k.rules.CheckPayment(ctx, f)
 		if err != nil {
 			return nil, err
 		}

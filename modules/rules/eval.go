@@ -215,7 +215,9 @@ func (k *Keeper) CheckPayment(ctx *module.Context, f payments.PaymentFacts) (int
 	p := contracts.Payment{Amount: u128(f.Coin.Amount), Decimals: decimals, Asset: f.Coin.Asset, Payer: f.Payer, Merchant: f.Merchant,
 		Agent: f.Agent, Mandate: f.Mandate}
 	copy(p.OrderHash[:], f.OrderHash)
-	if tc, err := k.trust.Tier(ctx, identity.AgentID(f.Agent)); err == nil {
+	if f.TierKnown {
+		p.TrustScore, p.TrustTier = f.TrustScore, f.TrustTier
+	} else if tc, err := k.trust.Tier(ctx, identity.AgentID(f.Agent)); err == nil {
 		p.TrustScore, p.TrustTier = uint32(tc.Score), uint32(tc.Index)
 	}
 	body, err := p.Encode()
