@@ -60,21 +60,7 @@ func benchWarm(b *testing.B, wasm []byte) {
 		b.Fatalf("%v %+v", err, res)
 	}
 	defer inst.Close(ctx)
-	d := make([]time.Duration, b.N)
-	var gas uint64
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		start := time.Now()
-		r, err := inst.Evaluate(ctx, c)
-		d[i] = time.Since(start)
-		if err != nil || r.Class != ClassOK {
-			b.Fatalf("%v %+v", err, r)
-		}
-		gas = r.GasUsed
-	}
-	b.StopTimer()
-	reportLatency(b, d)
+	gas := timeEvaluations(b, func() (Result, error) { return inst.Evaluate(ctx, c) })
 	b.ReportMetric(float64(gas), "gas")
 }
 
@@ -94,21 +80,7 @@ func benchFresh(b *testing.B, wasm []byte) {
 	}
 	h := newMemHost()
 	c := payCall(b, 1, h)
-	d := make([]time.Duration, b.N)
-	var gas uint64
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		start := time.Now()
-		r, err := e.Evaluate(ctx, code, c)
-		d[i] = time.Since(start)
-		if err != nil || r.Class != ClassOK {
-			b.Fatalf("%v %+v", err, r)
-		}
-		gas = r.GasUsed
-	}
-	b.StopTimer()
-	reportLatency(b, d)
+	gas := timeEvaluations(b, func() (Result, error) { return e.Evaluate(ctx, code, c) })
 	b.ReportMetric(float64(gas), "gas")
 }
 
@@ -124,6 +96,27 @@ func BenchmarkWarmEvaluate3Ctx(b *testing.B) {
 		c := cat(i32c(CtxHeight), call(f), op(0x1a))
 		return cat(c, c, c, ret64(0, DecisionAccept))
 	}).bytes())
+}
+
+// timeEvaluations runs eval b.N times, timing each call, reports the
+// latency percentiles and returns the last call's gas.
+func timeEvaluations(b *testing.B, eval func() (Result, error)) uint64 {
+	d := make([]time.Duration, b.N)
+	var gas uint64
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		r, err := eval()
+		d[i] = time.Since(start)
+		if err != nil || r.Class != ClassOK {
+			b.Fatalf("%v %+v", err, r)
+		}
+		gas = r.GasUsed
+	}
+	b.StopTimer()
+	reportLatency(b, d)
+	return gas
 }
 
 func benchPooled(b *testing.B, wasm []byte, lim *Limits) {
@@ -143,20 +136,7 @@ func benchPooled(b *testing.B, wasm []byte, lim *Limits) {
 	if r, err := p.Evaluate(ctx, code, c); err != nil || r.Class != ClassOK {
 		b.Fatalf("%v %+v", err, r)
 	}
-	d := make([]time.Duration, b.N)
-	var gas uint64
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		start := time.Now()
-		r, err := p.Evaluate(ctx, code, c)
-		d[i] = time.Since(start)
-		if err != nil || r.Class != ClassOK {
-			b.Fatalf("%v %+v", err, r)
-		}
-		gas = r.GasUsed
-	}
-	b.StopTimer()
+	gas := timeEvaluations(b, func() (Result, error) { return p.Evaluate(ctx, code, c) })
 	// The same call on a fresh instance, with the host state the pooled
 	// calls saw (the rule's running total exists by now).
 	fresh, err := e.Evaluate(ctx, code, c)
@@ -166,7 +146,6 @@ func benchPooled(b *testing.B, wasm []byte, lim *Limits) {
 	if gas != fresh.GasUsed {
 		b.Fatalf("pooled gas %d, fresh %d", gas, fresh.GasUsed)
 	}
-	reportLatency(b, d)
 	b.ReportMetric(float64(gas), "gas")
 }
 

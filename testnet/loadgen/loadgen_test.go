@@ -291,31 +291,39 @@ func (f *fakeNode) resultsHash(h int) []byte {
 	return AllOKResultsHash(len(f.codes[h-1]), f.gas)
 }
 
+// fakeRun runs a short load of the tests' shape against node; fetch and
+// onBlock are Config's FetchResults and OnBlock.
+func fakeRun(ctx context.Context, t *testing.T, node *fakeNode, fetch bool, onBlock func(*CommittedBlock)) *Result {
+	t.Helper()
+	srv := httptest.NewServer(node)
+	t.Cleanup(srv.Close)
+	c, err := NewClient(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := NewKVSource(40, 32, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(ctx, c, src, Config{
+		Warmup: 100 * time.Millisecond, Duration: 600 * time.Millisecond, Drain: 2 * time.Second,
+		Workers: 3, Batch: 10, MaxInFlight: 300, Poll: 5 * time.Millisecond, FetchResults: fetch,
+		OnBlock: onBlock,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
 func TestRunAgainstFakeNode(t *testing.T) {
 	for _, fetch := range []bool{false, true} {
 		t.Run(fmt.Sprintf("fetch=%v", fetch), func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			node := newFakeNode(ctx, 30*time.Millisecond)
-			srv := httptest.NewServer(node)
-			defer srv.Close()
-			c, err := NewClient(srv.URL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			src, err := NewKVSource(40, 32, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
 			var blocks []int64
-			res, err := Run(ctx, c, src, Config{
-				Warmup: 100 * time.Millisecond, Duration: 600 * time.Millisecond, Drain: 2 * time.Second,
-				Workers: 3, Batch: 10, MaxInFlight: 300, Poll: 5 * time.Millisecond, FetchResults: fetch,
-				OnBlock: func(b *CommittedBlock) { blocks = append(blocks, b.Height) },
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := fakeRun(ctx, t, node, fetch, func(b *CommittedBlock) { blocks = append(blocks, b.Height) })
 			if res.Submitted == 0 || res.OK == 0 || res.TPS <= 0 || res.P50 <= 0 || res.P99 < res.P50 {
 				t.Fatalf("nothing measured: %s", res.Summary())
 			}
@@ -355,23 +363,7 @@ func TestRunLearnsResultsGas(t *testing.T) {
 	defer cancel()
 	node := newFakeNode(ctx, 30*time.Millisecond)
 	node.allOK, node.gas = true, 4531
-	srv := httptest.NewServer(node)
-	defer srv.Close()
-	c, err := NewClient(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := NewKVSource(40, 32, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := Run(ctx, c, src, Config{
-		Warmup: 100 * time.Millisecond, Duration: 600 * time.Millisecond, Drain: 2 * time.Second,
-		Workers: 3, Batch: 10, MaxInFlight: 300, Poll: 5 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := fakeRun(ctx, t, node, false, nil)
 	if res.OK == 0 || res.OK != res.Submitted || len(res.Failed) != 0 {
 		t.Fatalf("unexpected outcome: %s", res.Summary())
 	}
