@@ -47,14 +47,29 @@ import (
 // so no two goroutines ever share one. Reset (e.g. at every block start)
 // closes every idle instance; instances are also dropped when a call comes
 // for another height, so none outlives its block.
+//
+// A pool keeps at most Budget bytes of prepared instances (their memory
+// and its snapshot): a block that pays many merchants with many different
+// rules must not hold them all. An instance that would pass the budget is
+// closed after its call, so the next call of its rule prepares again — the
+// same results, only slower. The budget is node-local.
 type Pool struct {
 	e *Engine
+
+	// Budget bounds the bytes of linear memory and snapshots the pool
+	// keeps; set it before the first Evaluate. NewPool sets DefaultPoolBudget.
+	Budget int64
 
 	mu      sync.Mutex
 	height  uint64
 	gen     uint64 // bumped by every reset: instances taken before it are not put back
+	held    int64  // bytes of the instances of this generation counted against Budget
 	entries map[poolKey]*poolEntry
 }
+
+// DefaultPoolBudget is NewPool's Budget: about a thousand AssemblyScript
+// rules (128 KiB of memory each) or forty 3 MiB Go rules.
+const DefaultPoolBudget = 256 << 20
 
 // poolKey is everything preparation depends on.
 type poolKey struct {
@@ -82,11 +97,15 @@ type pooled struct {
 	values  []uint64 // their values after preparation
 	dirty   bool     // has run since the snapshot
 	gen     uint64   // the pool's generation when it was taken or made
+	counted bool     // its bytes are in the pool's held
 }
+
+// bytes is what a pooled instance keeps: its memory and the snapshot.
+func (pi *pooled) bytes() int64 { return 2 * int64(len(pi.mem)) }
 
 // NewPool returns an empty pool of e's instances.
 func (e *Engine) NewPool() *Pool {
-	return &Pool{e: e, entries: map[poolKey]*poolEntry{}}
+	return &Pool{e: e, Budget: DefaultPoolBudget, entries: map[poolKey]*poolEntry{}}
 }
 
 // Evaluate is Engine.Evaluate on a pooled instance when the module allows
@@ -131,7 +150,7 @@ func (p *Pool) Evaluate(ctx context.Context, code Code, call Call) (Result, erro
 	res, err := pi.inst.run(&call, limit-pi.prepGas)
 	res.GasUsed += pi.prepGas
 	if pi.inst.closed || uint64(len(pi.inst.alloc.cur)) != uint64(len(pi.mem)) {
-		pi.inst.Close(ctx) // ended badly, or memory grew: never reused
+		p.discard(ctx, pi) // ended badly, or memory grew: never reused
 		return res, err
 	}
 	p.put(&key, pi)
@@ -204,12 +223,30 @@ func (p *Pool) put(key *poolKey, pi *pooled) {
 		pi.inst.Close(context.Background())
 		return
 	}
+	if !pi.counted {
+		if p.held+pi.bytes() > p.Budget {
+			pi.inst.Close(context.Background())
+			return
+		}
+		p.held += pi.bytes()
+		pi.counted = true
+	}
 	en := p.entries[*key]
 	if en == nil {
 		en = &poolEntry{}
 		p.entries[*key] = en
 	}
 	en.idle = append(en.idle, pi)
+}
+
+// discard closes an instance that will not be reused.
+func (p *Pool) discard(ctx context.Context, pi *pooled) {
+	p.mu.Lock()
+	if pi.counted && pi.gen == p.gen {
+		p.held -= pi.bytes()
+	}
+	p.mu.Unlock()
+	pi.inst.Close(ctx)
 }
 
 func (p *Pool) markFresh(key *poolKey, gen uint64) {
@@ -230,6 +267,7 @@ func (p *Pool) Reset(ctx context.Context) {
 
 func (p *Pool) resetLocked(ctx context.Context) {
 	p.gen++
+	p.held = 0 // the idle instances close here, those in use when they return
 	for k, en := range p.entries {
 		for _, pi := range en.idle {
 			pi.inst.Close(ctx)

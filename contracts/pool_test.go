@@ -416,3 +416,50 @@ func TestPoolGoRule(t *testing.T) {
 		t.Fatalf("pooled %+v, fresh %+v", rp, rf)
 	}
 }
+
+// TestPoolBudget: a pool over its memory budget keeps no instance but gives
+// the same results; within it, instances are kept, and the bytes it counts
+// return to zero when instances are discarded or the pool is reset.
+func TestPoolBudget(t *testing.T) {
+	ctx := context.Background()
+	e := newTestEngine(t)
+	code := deploy(t, leakRule())
+	plain := payCall(t, leakPlain, newMemHost())
+	want, err := e.Evaluate(ctx, code, plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tight := e.NewPool()
+	tight.Budget = 1
+	for i := 0; i < 3; i++ {
+		r, err := tight.Evaluate(ctx, code, plain)
+		if err != nil || !reflect.DeepEqual(r, want) {
+			t.Fatalf("over budget, call %d: %v\n%+v\nwant\n%+v", i, err, r, want)
+		}
+		if n := tight.Idle(); n != 0 || tight.held != 0 {
+			t.Fatalf("over budget: %d idle instances, %d bytes held", n, tight.held)
+		}
+	}
+
+	p := e.NewPool()
+	if r, err := p.Evaluate(ctx, code, plain); err != nil || !reflect.DeepEqual(r, want) {
+		t.Fatalf("within budget: %v %+v", err, r)
+	}
+	if p.Idle() != 1 || p.held <= 0 {
+		t.Fatalf("within budget: %d idle, %d bytes held", p.Idle(), p.held)
+	}
+	if r, err := p.Evaluate(ctx, code, payCall(t, leakTrap, newMemHost())); err != nil || r.Class != ClassTrap {
+		t.Fatalf("trap: %v %+v", err, r)
+	}
+	if p.Idle() != 0 || p.held != 0 {
+		t.Fatalf("after a discarded instance: %d idle, %d bytes held", p.Idle(), p.held)
+	}
+	if _, err := p.Evaluate(ctx, code, plain); err != nil {
+		t.Fatal(err)
+	}
+	p.Reset(ctx)
+	if p.Idle() != 0 || p.held != 0 {
+		t.Fatalf("after reset: %d idle, %d bytes held", p.Idle(), p.held)
+	}
+}
