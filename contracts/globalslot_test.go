@@ -8,8 +8,8 @@ import (
 	"github.com/tetratelabs/wazero/api"
 )
 
-// TestGlobalSlot: on the pinned wazero the meter's slot is found, and it is
-// the global itself: writes through either side are seen by the other, and
+// TestGlobalSlot: on the pinned wazero (amd64) the meter's slot is found,
+// and it is the global itself: writes through either side are seen by the other, and
 // they agree with what the guest reads (the gas it is left with).
 func TestGlobalSlot(t *testing.T) {
 	e := newTestEngine(t)
@@ -21,11 +21,9 @@ func TestGlobalSlot(t *testing.T) {
 	defer inst.Close(ctx)
 	g := inst.mod.ExportedGlobal(exportGas).(api.MutableGlobal)
 	x := newGlobal(g, true)
-	if x.p == nil {
-		if runtime.GOARCH == "amd64" {
-			t.Fatal("the gas slot was not found: the engine runs on wazero's slower API")
-		}
-		t.Skip("no direct slot on this platform")
+	// Elsewhere the API path is what runs, and the checks below hold for it.
+	if x.p == nil && runtime.GOARCH == "amd64" {
+		t.Fatal("the gas slot was not found: the engine runs on wazero's slower API")
 	}
 	x.set(12345)
 	if g.Get() != 12345 {
