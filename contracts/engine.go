@@ -27,6 +27,9 @@ type Engine struct {
 
 	mu       sync.Mutex
 	compiled map[[32]byte]*compiled
+
+	// hostCtxGet keeps ctx_get a host call (tests compare the two).
+	hostCtxGet bool
 }
 
 // compiled is one instrumented module compiled by this node.
@@ -36,6 +39,7 @@ type compiled struct {
 	minPages uint32
 	hasInit  bool
 	pool     poolPlan // whether and how a Pool may reset its instances
+	ctxGet   bool     // ctx_get is inlined (inlinectx.go)
 }
 
 // Code is a deployed rule as the engine runs it: the output of Instrument
@@ -148,14 +152,18 @@ func (e *Engine) compile(ctx context.Context, code Code) (*compiled, error) {
 	// Compiling outside the lock lets other rules run meanwhile; two
 	// goroutines racing on the same new rule both compile and one result
 	// is dropped, which is harmless.
-	wasm, plan := planPool(code.Wasm)
+	wasm, inlined := code.Wasm, false
+	if !e.hostCtxGet {
+		wasm, inlined = inlineCtx(wasm)
+	}
+	wasm, plan := planPool(wasm)
 	cm, err := e.rt.CompileModule(ctx, wasm)
 	if err != nil {
 		return nil, fmt.Errorf("contracts: compile %s: %w", short(code.Hash), err)
 	}
 	// size is the stored metered module's, which instantiation is priced
-	// on; planPool's extra exports are node-local.
-	c = &compiled{cm: cm, size: len(code.Wasm), pool: plan}
+	// on; what inlineCtx and planPool add is node-local.
+	c = &compiled{cm: cm, size: len(code.Wasm), pool: plan, ctxGet: inlined}
 	mem, ok := cm.ExportedMemories()[ExportMemory]
 	if !ok {
 		cm.Close(ctx)

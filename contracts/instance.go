@@ -31,13 +31,17 @@ type Instance struct {
 	sched GasSchedule // host-side prices: Code.Schedule or the engine's
 
 	depth, pages global
-	evaluate     api.Function
-	armedDepth   uint32 // last values written to the depth and pages meters
-	armedPages   uint32
-	buf          uint32
-	stack        [2]uint64
-	closed       bool
-	limDefault   bool // st.lim came from DefaultLimits for a call without Limits
+	// The inlined ctx_get's globals (height, time, rule version), when the
+	// module has them.
+	ctxGlobals [3]global
+	ctxInlined bool
+	evaluate   api.Function
+	armedDepth uint32 // last values written to the depth and pages meters
+	armedPages uint32
+	buf        uint32
+	stack      [2]uint64
+	closed     bool
+	limDefault bool // st.lim came from DefaultLimits for a call without Limits
 }
 
 // moduleConfig: anonymous (instances never clash by name), no start
@@ -159,18 +163,24 @@ func (e *Engine) prepare(ctx context.Context, code Code, c *compiled, call *Call
 	st.gas = newGlobal(gas, direct)
 	inst.depth = newGlobal(depth, direct)
 	inst.pages = newGlobal(pages, direct)
+	if c.ctxGet {
+		if err := inst.findCtxGlobals(direct); err != nil {
+			mod.Close(ctx)
+			return nil, Result{}, fmt.Errorf("contracts: module %s: %w", short(code.Hash), err)
+		}
+	}
 	inst.arm(limit - cost)
 
 	res := Result{Class: ClassOK}
 	if c.hasInit {
 		err := mod.ExportedFunction(ExportInitialize).CallWithStack(inst.ctx, inst.stack[:])
-		if res, err = inst.finish(err, limit); err != nil || res.Class != ClassOK {
+		if err = inst.finish(err, limit, &res); err != nil || res.Class != ClassOK {
 			return nil, res, err
 		}
 	}
 	// rule_buffer is part of getting ready: its gas counts here.
 	err = mod.ExportedFunction(ExportBuffer).CallWithStack(inst.ctx, inst.stack[:])
-	if res, err = inst.finish(err, limit); err != nil || res.Class != ClassOK {
+	if err = inst.finish(err, limit, &res); err != nil || res.Class != ClassOK {
 		return nil, res, err
 	}
 	inst.buf = uint32(inst.stack[0])
@@ -198,12 +208,35 @@ func (inst *Instance) bind(call *Call) {
 	st.outcome, st.abortCode, st.abortMsg, st.fault = 0, 0, nil, nil
 }
 
+// findCtxGlobals looks up the globals of the inlined ctx_get and writes the
+// host-call price, which is fixed for the instance.
+func (inst *Instance) findCtxGlobals(direct bool) error {
+	var gs [4]global
+	for i, name := range []string{exportCtxHeight, exportCtxTime, exportCtxVersion, exportCtxPrice} {
+		g, ok := inst.mod.ExportedGlobal(name).(api.MutableGlobal)
+		if !ok {
+			return fmt.Errorf("inlined ctx_get without global %s", name)
+		}
+		gs[i] = newGlobal(g, direct)
+	}
+	gs[3].set(inst.sched.HostCall)
+	inst.ctxGlobals = [3]global{gs[0], gs[1], gs[2]}
+	inst.ctxInlined = true
+	return nil
+}
+
 // arm loads the meter: gas, call depth and the memory ceiling.
 // Depth and pages are only written when they change: every call site
 // restores the depth it took, so after any evaluation that did not trap (the
 // only kind an instance survives) the depth meter is back where it was armed.
 func (inst *Instance) arm(gas uint64) {
 	inst.st.gas.set(gas)
+	if inst.ctxInlined {
+		st := &inst.st
+		inst.ctxGlobals[0].set(st.height)
+		inst.ctxGlobals[1].set(uint64(st.time))
+		inst.ctxGlobals[2].set(uint64(st.ruleVersion))
+	}
 	if d := inst.st.lim.MaxCallDepth; d != inst.armedDepth {
 		inst.depth.set(uint64(d))
 		inst.armedDepth = d
@@ -214,25 +247,28 @@ func (inst *Instance) arm(gas uint64) {
 	}
 }
 
-// finish classifies the end of a guest call and computes the gas used
-// against limit, the value the meter was armed from (anything charged
-// before arming was subtracted from it, so it is included). Only state this
-// package controls decides the class; err's text is ignored.
-func (inst *Instance) finish(err error, limit uint64) (Result, error) {
+// finish classifies the end of a guest call into res (class, gas used and,
+// for an abort, its code and message) and computes the gas used against
+// limit, the value the meter was armed from (anything charged before arming
+// was subtracted from it, so it is included). Only state this package
+// controls decides the class; err's text is ignored. It fills res in place:
+// Result is large, and this is on every evaluation's path.
+func (inst *Instance) finish(err error, limit uint64, res *Result) error {
 	st := &inst.st
-	res := Result{Class: ClassOK}
+	res.Class = ClassOK
 	remaining := int64(st.gas.get())
 	if remaining < 0 {
 		remaining = 0
 	}
 	res.GasUsed = limit - uint64(remaining)
 	if err == nil {
-		return res, nil
+		return nil
 	}
 	switch {
 	case st.fault != nil:
 		inst.Close(context.Background())
-		return Result{}, st.fault
+		*res = Result{}
+		return st.fault
 	case st.outcome != 0:
 		res.Class = st.outcome
 	case int64(st.gas.get()) < 0:
@@ -249,7 +285,7 @@ func (inst *Instance) finish(err error, limit uint64) (Result, error) {
 		res.AbortCode, res.AbortMessage = st.abortCode, st.abortMsg
 	}
 	inst.Close(context.Background())
-	return res, nil
+	return nil
 }
 
 // Evaluate calls evaluate on a ready instance with call's entry, block
@@ -282,7 +318,7 @@ func (inst *Instance) Evaluate(ctx context.Context, call Call) (Result, error) {
 }
 
 // run is one evaluate call with an explicit gas budget.
-func (inst *Instance) run(call *Call, limit uint64) (Result, error) {
+func (inst *Instance) run(call *Call, limit uint64) (res Result, err error) {
 	st := &inst.st
 	inst.bind(call)
 	inst.arm(limit)
@@ -296,9 +332,8 @@ func (inst *Instance) run(call *Call, limit uint64) (Result, error) {
 	copy(mem[inst.buf:], st.input)
 	inst.stack[0] = uint64(call.Entry)
 	inst.stack[1] = uint64(len(st.input))
-	err := inst.evaluate.CallWithStack(inst.ctx, inst.stack[:])
-	res, err := inst.finish(err, limit)
-	if err != nil || res.Class != ClassOK {
+	err = inst.evaluate.CallWithStack(inst.ctx, inst.stack[:])
+	if err = inst.finish(err, limit, &res); err != nil || res.Class != ClassOK {
 		res.Events = st.takeEvents()
 		return res, err
 	}

@@ -29,6 +29,7 @@ const (
 	opMemoryGrow   byte = 0x40
 	opI32Const     byte = 0x41
 	opI64Const     byte = 0x42
+	opI32Eq        byte = 0x46
 	opI32LtS       byte = 0x48
 	opI32Add       byte = 0x6a
 	opI32Sub       byte = 0x6b
