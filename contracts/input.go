@@ -109,21 +109,26 @@ func (c Claim) Encode() ([]byte, error) {
 	return b, nil
 }
 
-// buildInput writes header+body into dst (reused between calls) and returns
-// it. The caller checked the body length.
+// buildInput writes header+body into dst (reused between calls, or guest
+// memory with room for them) and returns it. The caller checked the body
+// length.
 func buildInput(dst []byte, c *Call) []byte {
-	n := HeaderSize + len(c.Body)
+	return appendInput(dst[:0], c.Entry, c.Height, c.Time, c.RuleVersion, c.Body)
+}
+
+func appendInput(dst []byte, entry Entry, height uint64, time int64, version uint32, body []byte) []byte {
+	n := HeaderSize + len(body)
 	if cap(dst) < n {
 		dst = make([]byte, n, max(n, PaymentSize))
 	}
 	dst = dst[:n]
 	clear(dst[:HeaderSize])
 	binary.LittleEndian.PutUint16(dst[offABIMinor:], ABIMinor)
-	binary.LittleEndian.PutUint16(dst[offEntry:], uint16(c.Entry))
-	binary.LittleEndian.PutUint64(dst[offHeight:], c.Height)
-	binary.LittleEndian.PutUint64(dst[offTime:], uint64(c.Time))
-	binary.LittleEndian.PutUint32(dst[offRuleVersion:], c.RuleVersion)
-	copy(dst[HeaderSize:], c.Body)
+	binary.LittleEndian.PutUint16(dst[offEntry:], uint16(entry))
+	binary.LittleEndian.PutUint64(dst[offHeight:], height)
+	binary.LittleEndian.PutUint64(dst[offTime:], uint64(time))
+	binary.LittleEndian.PutUint32(dst[offRuleVersion:], version)
+	copy(dst[HeaderSize:], body)
 	return dst
 }
 

@@ -202,7 +202,7 @@ func (inst *Instance) bind(call *Call) {
 	if st.host == nil {
 		st.host = nopHost{}
 	}
-	st.input = buildInput(st.input, call)
+	st.body = call.Body
 	st.rngSeeded = false
 	st.events = st.events[:0]
 	st.outcome, st.abortCode, st.abortMsg, st.fault = 0, 0, nil, nil
@@ -323,15 +323,16 @@ func (inst *Instance) run(call *Call, limit uint64) (res Result, err error) {
 	inst.bind(call)
 	inst.arm(limit)
 	mem := inst.alloc.cur
-	if uint64(inst.buf)+uint64(len(st.input)) > uint64(len(mem)) {
+	n := uint64(HeaderSize + len(call.Body))
+	if uint64(inst.buf)+n > uint64(len(mem)) {
 		// Memory cannot shrink, so this only happens if a node bug
 		// changed it; fail loudly rather than guess.
 		inst.Close(context.Background())
 		return Result{}, fmt.Errorf("contracts: rule buffer left memory")
 	}
-	copy(mem[inst.buf:], st.input)
+	buildInput(mem[inst.buf:inst.buf:uint64(inst.buf)+n], call)
 	inst.stack[0] = uint64(call.Entry)
-	inst.stack[1] = uint64(len(st.input))
+	inst.stack[1] = n
 	err = inst.evaluate.CallWithStack(inst.ctx, inst.stack[:])
 	if err = inst.finish(err, limit, &res); err != nil || res.Class != ClassOK {
 		res.Events = st.takeEvents()
@@ -355,7 +356,7 @@ func (inst *Instance) run(call *Call, limit uint64) (res Result, err error) {
 		}
 		res.Output = append([]byte(nil), mem[inst.buf:inst.buf+outLen]...)
 	}
-	if !checkOutput(call.Entry, res.Decision, res.Output, st.input) {
+	if !checkOutput(call.Entry, res.Decision, res.Output, call.Body) {
 		res.Class = ClassInvalidOutput
 		inst.Close(context.Background())
 	}

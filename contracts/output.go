@@ -6,9 +6,10 @@ import (
 )
 
 // checkOutput applies the rules_v1 output contract: the decision must belong
-// to the entry and the output must have the decision's shape. input is what
-// the host wrote (a claim's refund is compared with the claimed amount).
-func checkOutput(entry Entry, d Decision, out, input []byte) bool {
+// to the entry and the output must have the decision's shape. body is the
+// call's (a claim's refund is compared with the claimed amount, its first 16
+// bytes).
+func checkOutput(entry Entry, d Decision, out, body []byte) bool {
 	switch entry {
 	case EntryPayment:
 		switch d {
@@ -25,7 +26,7 @@ func checkOutput(entry Entry, d Decision, out, input []byte) bool {
 			if len(out) == 0 {
 				return true
 			}
-			return len(out) == 16 && u128At(out).Cmp(u128At(input[32:48])) <= 0
+			return len(out) == 16 && u128At(out).Cmp(u128At(body[0:16])) <= 0
 		case DecisionDeny:
 			return codeAndMessage(out)
 		case DecisionNoAnswer:

@@ -18,8 +18,9 @@ type callState struct {
 	mem    *memAllocator // mem.cur is guest memory
 	host   Host
 	entry  Entry
-	init   bool // running _initialize: no state, no events
-	input  []byte
+	init   bool   // running _initialize: no state, no events
+	body   []byte // the call's body (nil while preparing)
+	input  []byte // header+body, built only to seed random_get
 	events [][]byte
 
 	height      uint64 // block context for ctx_get and the WASI clocks

@@ -110,6 +110,7 @@ func randomGet(ctx context.Context, stack []uint64) {
 	dst := st.read(p, n) // a view: filled in place
 	// Seeded on first use: hashing the input costs more than most evaluations.
 	if !st.rngSeeded {
+		st.input = appendInput(st.input[:0], st.entry, st.height, st.time, st.ruleVersion, st.body)
 		st.rng.reset(st.input)
 		st.rngSeeded = true
 	}
