@@ -98,9 +98,7 @@ func ctxRules() []struct {
 // that out_of_gas falls on each charge — and requires identical results.
 func TestInlineCtxMatchesHost(t *testing.T) {
 	ctx := context.Background()
-	inl := newTestEngine(t)
-	host := newTestEngine(t)
-	host.hostCtxGet = true
+	inl, host := inlineAndHostEngines(t)
 	for _, r := range ctxRules() {
 		t.Run(r.name, func(t *testing.T) {
 			code := deploy(t, r.wasm)
@@ -151,9 +149,7 @@ func TestInlineCtxMatchesHost(t *testing.T) {
 // on fresh instances.
 func TestInlineCtxPooled(t *testing.T) {
 	ctx := context.Background()
-	inl := newTestEngine(t)
-	host := newTestEngine(t)
-	host.hostCtxGet = true
+	inl, host := inlineAndHostEngines(t)
 	for _, r := range ctxRules() {
 		code := deploy(t, r.wasm)
 		p := inl.NewPool()
@@ -175,4 +171,12 @@ func TestInlineCtxPooled(t *testing.T) {
 		}
 		p.Reset(ctx)
 	}
+}
+
+// inlineAndHostEngines returns an engine that inlines ctx_get and one that
+// keeps the host function.
+func inlineAndHostEngines(t *testing.T) (inl, host *Engine) {
+	inl, host = newTestEngine(t), newTestEngine(t)
+	host.hostCtxGet = true
+	return inl, host
 }
