@@ -6,8 +6,9 @@ import (
 )
 
 // FuzzValidateInstrument: no input may panic Validate or Instrument, and
-// whatever Validate accepts must instrument into a module wazero accepts —
-// the property the engine relies on. Seeds are the test rules; run longer
+// whatever Validate accepts must instrument into a module wazero accepts,
+// as must the engine's node-local rewrites of it (ctx_get inlined, pool
+// exports) — the property the engine relies on. Seeds are the test rules; run longer
 // with `go test -fuzz FuzzValidateInstrument ./contracts`.
 func FuzzValidateInstrument(f *testing.F) {
 	for _, w := range [][]byte{maxAmountRule(), counterRule(), nanRule(), dailyTotalRule()} {
@@ -33,6 +34,18 @@ func FuzzValidateInstrument(f *testing.F) {
 		}
 		if err := wazeroValidate(out); err != nil {
 			t.Fatalf("instrumented module invalid: %v", err)
+		}
+		// The node-local rewrites the engine compiles must stay valid too.
+		if in, ok := inlineCtx(out); ok {
+			if err := wazeroValidate(in); err != nil {
+				t.Fatalf("module with ctx_get inlined invalid: %v", err)
+			}
+			out = in
+		}
+		if pooled, plan := planPool(out); plan.ok {
+			if err := wazeroValidate(pooled); err != nil {
+				t.Fatalf("module with pool exports invalid: %v", err)
+			}
 		}
 	})
 }
