@@ -108,6 +108,25 @@ func BenchmarkWarmEvaluate3Ctx(b *testing.B) {
 	}).bytes())
 }
 
+// BenchmarkWarmEvaluate3State: three calls that all leave for Go
+// (state_get twice, state_set), for comparison with BenchmarkWarmEvaluate,
+// whose ctx_get runs inside the sandbox.
+func BenchmarkWarmEvaluate3State(b *testing.B) {
+	benchWarm(b, rule(func(m *tMod) []byte {
+		get := m.imp(ABIVersion, "state_get", "iiii", "i")
+		set := m.imp(ABIVersion, "state_set", "iiii", "i")
+		return cat(
+			i32c(16), i32c('t'), i32store8(0),
+			i32c(17), i32c('u'), i32store8(0),
+			i32c(16), i32c(1), i32c(24), i32c(8), call(get), op(0x1a),
+			i32c(17), i32c(1), i32c(32), i32c(8), call(get), op(0x1a),
+			i32c(24), i32c(24), i64load(0), i32c(testBuf), i64load(32), op(opI64Add), i64store(0),
+			i32c(16), i32c(1), i32c(24), i32c(8), call(set), op(0x1a),
+			ret64(0, DecisionAccept),
+		)
+	}).bytes())
+}
+
 // timeEvaluations runs eval b.N times and reports its latency. Half the
 // calls are timed one by one, for the tail (p99-ns) and the median as timed
 // (p50-1-ns); each of those timings includes one read of the clock, whose
