@@ -35,10 +35,7 @@ func TestParse(t *testing.T) {
 // the store until apply, deletes shadow stored values, and a read-only
 // evaluation cannot write.
 func TestBufferedHost(t *testing.T) {
-	s := module.NewMemStore()
-	ctx := module.NewContext("t", 1, time.Unix(0, 0), s, nil, nil)
-	var m chain.Address
-	m[0] = 7
+	ctx, m := hostTestContext(7)
 	st(ctx).Set(append(statePrefix(m), "a"...), []byte("old"))
 	h := newHost(ctx, m, false)
 	if v, ok, _ := h.Get([]byte("a")); !ok || string(v) != "old" {
@@ -85,10 +82,7 @@ func TestU128RoundTrip(t *testing.T) {
 // index; reads, overwrites and deletes behave the same on both sides of it,
 // and apply keeps the order of first writes with the last value of each key.
 func TestBufferedHostManyKeys(t *testing.T) {
-	s := module.NewMemStore()
-	ctx := module.NewContext("t", 1, time.Unix(0, 0), s, nil, nil)
-	var m chain.Address
-	m[0] = 9
+	ctx, m := hostTestContext(9)
 	h := newHost(ctx, m, false)
 	const n = 3 * indexAfter
 	key := func(i int) []byte { return []byte{'k', byte(i)} }
@@ -150,4 +144,12 @@ func TestMeteredCodeCache(t *testing.T) {
 	if got, err := k.code(ctx, b); err != nil || string(got) != string(code) {
 		t.Fatalf("cached code: %q %v", got, err)
 	}
+}
+
+// hostTestContext is a context over an empty store and a merchant address
+// whose first byte is b.
+func hostTestContext(b byte) (*module.Context, chain.Address) {
+	var m chain.Address
+	m[0] = b
+	return module.NewContext("t", 1, time.Unix(0, 0), module.NewMemStore(), nil, nil), m
 }
