@@ -64,6 +64,23 @@ func startNode(t *testing.T, dir string) *node.Node {
 	return n
 }
 
+// homeClient returns a client of node n that knows the keys of the home in
+// dir, and waits for the node's first block.
+func homeClient(t *testing.T, dir string, n *node.Node) (*client.Client, *keyring.Keyring) {
+	t.Helper()
+	kr, err := keyring.OpenHome(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(n.RPCURL(), kr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.PollInterval = 30 * time.Millisecond
+	waitHeight(t, c, 1)
+	return c, kr
+}
+
 func waitHeight(t *testing.T, c *client.Client, h int64) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
@@ -139,16 +156,7 @@ func wantCode(t *testing.T, what string, err error, want *chain.Error) *client.E
 
 func TestEndToEnd(t *testing.T) {
 	dir, n := devNode(t)
-	kr, err := keyring.OpenHome(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(n.RPCURL(), kr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.PollInterval = 30 * time.Millisecond
-	waitHeight(t, c, 1)
+	c, kr := homeClient(t, dir, n)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 

@@ -15,23 +15,13 @@ import (
 	"github.com/amp-ledger/amp/modules/params"
 	"github.com/amp-ledger/amp/node/client"
 	"github.com/amp-ledger/amp/node/home"
-	"github.com/amp-ledger/amp/node/keyring"
 )
 
 // TestGovernance drives the consortium's governance through node/client on
 // the dev chain, whose only member is issuer.
 func TestGovernance(t *testing.T) {
 	dir, n := devNode(t)
-	kr, err := keyring.OpenHome(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(n.RPCURL(), kr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.PollInterval = 30 * time.Millisecond
-	waitHeight(t, c, 1)
+	c, kr := homeClient(t, dir, n)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	issuer, _ := kr.Get(home.DevIssuer)

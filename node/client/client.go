@@ -34,6 +34,10 @@ type RPC interface {
 	ABCIQuery(ctx context.Context, path string, data bytes.HexBytes) (*ctypes.ResultABCIQuery, error)
 	BroadcastTxSync(ctx context.Context, tx types.Tx) (*ctypes.ResultBroadcastTx, error)
 	Tx(ctx context.Context, hash []byte, prove bool) (*ctypes.ResultTx, error)
+	// Block and BlockResults let WaitTx find a tx on a node that keeps no
+	// tx index (tx_index = "null", the validator profile).
+	Block(ctx context.Context, height *int64) (*ctypes.ResultBlock, error)
+	BlockResults(ctx context.Context, height *int64) (*ctypes.ResultBlockResults, error)
 }
 
 // Client is a connection to one node. It is safe for concurrent use.

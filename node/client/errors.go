@@ -80,6 +80,9 @@ var (
 	ErrTxInCache = errors.New("the node has already received this exact tx")
 	// ErrMempoolFull is returned when the node's mempool has no room.
 	ErrMempoolFull = errors.New("the node's mempool is full; try again shortly")
+	// ErrNoTxIndex is returned for a lookup by hash on a node that keeps no
+	// tx index (tx_index = "null", as validators run).
+	ErrNoTxIndex = errors.New("the node keeps no tx index")
 )
 
 // TimeoutError says a tx was accepted by the node but not seen committed

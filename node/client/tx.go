@@ -163,6 +163,9 @@ func (c *Client) Tx(ctx context.Context, hash string) (*TxResult, error) {
 			return nil, &Error{Code: chain.ErrNotFound.Code, Reason: chain.ErrNotFound.Reason,
 				Message: fmt.Sprintf("tx %s is not in a block (yet)", strings.ToUpper(hex.EncodeToString(h)))}
 		}
+		if IsIndexDisabled(err) {
+			return nil, fmt.Errorf("%w: this node keeps no tx index (tx_index = \"null\"); ask a node with tx_index = \"kv\"", ErrNoTxIndex)
+		}
 		return nil, nodeErr("tx", err)
 	}
 	return resultFrom(rt), nil
@@ -170,17 +173,15 @@ func (c *Client) Tx(ctx context.Context, hash string) (*TxResult, error) {
 
 // WaitTx polls the node until the tx with hash is committed, and returns
 // its result (whatever its code). It gives up with *TimeoutError when ctx
-// is done.
+// is done. On a node without a tx index it looks for the tx in each block
+// from the one before the latest on (waitInBlocks), so there it must be
+// called soon after the broadcast, as BroadcastAndWait does.
 func (c *Client) WaitTx(ctx context.Context, hash string) (*TxResult, error) {
 	h, err := ParseHash(hash)
 	if err != nil {
 		return nil, err
 	}
-	every := c.PollInterval
-	if every <= 0 {
-		every = DefaultPollInterval
-	}
-	t := time.NewTicker(every)
+	t := time.NewTicker(c.pollEvery())
 	defer t.Stop()
 	for {
 		rt, err := c.rpc.Tx(ctx, h, false)
@@ -189,6 +190,9 @@ func (c *Client) WaitTx(ctx context.Context, hash string) (*TxResult, error) {
 		}
 		if ctx.Err() != nil {
 			return nil, &TimeoutError{TxHash: strings.ToUpper(hash)}
+		}
+		if IsIndexDisabled(err) {
+			return c.waitInBlocks(ctx, h)
 		}
 		if !strings.Contains(err.Error(), "not found") {
 			return nil, nodeErr("tx", err)
@@ -199,6 +203,83 @@ func (c *Client) WaitTx(ctx context.Context, hash string) (*TxResult, error) {
 		case <-t.C:
 		}
 	}
+}
+
+func (c *Client) pollEvery() time.Duration {
+	if c.PollInterval > 0 {
+		return c.PollInterval
+	}
+	return DefaultPollInterval
+}
+
+// IsIndexDisabled reports whether err is a node saying it keeps no tx
+// index (tx_index = "null").
+func IsIndexDisabled(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "indexing is disabled")
+}
+
+// waitInBlocks finds a just-broadcast tx in the blocks committed from now
+// on, for nodes that keep no tx index. The tx entered the node's mempool
+// before WaitTx was called, so it can only be in a block committed since;
+// the scan starts one block before the latest to cover a block committed
+// between the broadcast and the first look.
+func (c *Client) waitInBlocks(ctx context.Context, hash []byte) (*TxResult, error) {
+	timeout := &TimeoutError{TxHash: strings.ToUpper(hex.EncodeToString(hash))}
+	st, err := c.rpc.Status(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, timeout
+		}
+		return nil, nodeErr("status", err)
+	}
+	next := max(st.SyncInfo.LatestBlockHeight-1, 1)
+	t := time.NewTicker(c.pollEvery())
+	defer t.Stop()
+	for {
+		b, err := c.rpc.Block(ctx, &next)
+		switch {
+		case ctx.Err() != nil:
+			return nil, timeout
+		case err == nil && b.Block != nil:
+			if r, err := c.findIn(ctx, b, hash); r != nil || err != nil {
+				return r, err
+			}
+			next++
+			continue
+		case err != nil && !isFutureHeight(err):
+			return nil, nodeErr("block", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, timeout
+		case <-t.C:
+		}
+	}
+}
+
+// findIn returns the result of the tx with hash if block b holds it.
+func (c *Client) findIn(ctx context.Context, b *ctypes.ResultBlock, hash []byte) (*TxResult, error) {
+	for i, tx := range b.Block.Txs {
+		if h := chain.TxHash(tx); string(h[:]) != string(hash) {
+			continue
+		}
+		height := b.Block.Height
+		br, err := c.rpc.BlockResults(ctx, &height)
+		if err != nil {
+			return nil, nodeErr("block_results", err)
+		}
+		if i >= len(br.TxResults) {
+			return nil, fmt.Errorf("block_results of height %d has %d results for %d txs", height, len(br.TxResults), len(b.Block.Txs))
+		}
+		return resultFromExec(strings.ToUpper(hex.EncodeToString(hash)), height, uint32(i), *br.TxResults[i], tx), nil
+	}
+	return nil, nil
+}
+
+// isFutureHeight reports whether err is the node saying a height is not
+// committed yet.
+func isFutureHeight(err error) bool {
+	return strings.Contains(err.Error(), "must be less than or equal to the current blockchain height")
 }
 
 // BroadcastAndWait broadcasts a tx and waits for its commit. A rejection in

@@ -52,7 +52,24 @@ type NodeConfig struct {
 	// (filter_peers): only nodes whose ID a consortium member registered
 	// are accepted. Off by default, so that non-member full nodes can sync.
 	FilterPeers bool
+	// TxIndex is CometBFT's tx_index.indexer: TxIndexKV (empty means kv)
+	// lets wallets and the CLI look txs up by hash and search events;
+	// TxIndexNull is the validator profile, see docs/operating.md.
+	TxIndex string
 }
+
+// The two tx indexers a node can run.
+const (
+	// TxIndexKV indexes every committed tx by hash and by its indexed
+	// event attributes (tx_search). Nodes that serve wallets, the gateway
+	// and the CLI run it.
+	TxIndexKV = "kv"
+	// TxIndexNull keeps no index. CometBFT hands every tx result to the
+	// indexer before a block's commit is done, so on a busy validator the
+	// index lengthens every block; validators whose RPC only takes txs run
+	// without it (the CLI then finds its txs in the blocks themselves).
+	TxIndexNull = "null"
+)
 
 // ListenAddr normalises a listen address to CometBFT's "tcp://host:port"
 // form and checks it has a port.
@@ -141,8 +158,14 @@ func DefaultConfig(dir string, nc NodeConfig) (*cfg.Config, error) {
 		c.Consensus.TimeoutCommit = nc.BlockTime
 	}
 
-	// The CLI waits for commits through /tx, which needs the kv indexer.
-	c.TxIndex.Indexer = "kv"
+	switch nc.TxIndex {
+	case "", TxIndexKV:
+		c.TxIndex.Indexer = TxIndexKV
+	case TxIndexNull:
+		c.TxIndex.Indexer = TxIndexNull
+	default:
+		return nil, fmt.Errorf("tx index %q: want %s or %s", nc.TxIndex, TxIndexKV, TxIndexNull)
+	}
 
 	if err := c.ValidateBasic(); err != nil {
 		return nil, fmt.Errorf("node config: %w", err)

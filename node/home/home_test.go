@@ -282,6 +282,20 @@ func TestNewGenesisForSeveralValidators(t *testing.T) {
 	}
 }
 
+func TestTxIndexProfiles(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{{"", TxIndexKV}, {TxIndexKV, TxIndexKV}, {TxIndexNull, TxIndexNull}} {
+		c, err := DefaultConfig(t.TempDir(), NodeConfig{TxIndex: tc.in})
+		if err != nil || c.TxIndex.Indexer != tc.want {
+			t.Errorf("tx index %q: indexer %q, %v; want %q", tc.in, c.TxIndex.Indexer, err, tc.want)
+		}
+	}
+	for _, bad := range []string{"psql", "KV", "none"} {
+		if _, err := DefaultConfig(t.TempDir(), NodeConfig{TxIndex: bad}); err == nil || !strings.Contains(err.Error(), bad) {
+			t.Errorf("tx index %q: %v, want an error naming it", bad, err)
+		}
+	}
+}
+
 func TestListenAddr(t *testing.T) {
 	for in, want := range map[string]string{
 		"127.0.0.1:1":         "tcp://127.0.0.1:1",

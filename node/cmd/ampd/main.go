@@ -71,7 +71,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 }
 
 func initCmd(homeDir *string, stdout io.Writer) *cobra.Command {
-	var chainID, moniker, rpc, p2p, balance string
+	var chainID, moniker, rpc, p2p, balance, txIndex string
 	var blockTime time.Duration
 	cmd := &cobra.Command{
 		Use:   "init --chain-id ID --moniker NAME",
@@ -94,7 +94,7 @@ account key is stored in the home's keyring under the moniker (UNENCRYPTED).`,
 			res, err := home.Init(home.InitOptions{
 				Dir:      *homeDir,
 				ChainID:  chainID,
-				Node:     home.NodeConfig{Moniker: moniker, RPCListen: rpc, P2PListen: p2p, BlockTime: blockTime},
+				Node:     home.NodeConfig{Moniker: moniker, RPCListen: rpc, P2PListen: p2p, BlockTime: blockTime, TxIndex: txIndex},
 				Accounts: home.OperatorAccounts(moniker, []string{balance}),
 			})
 			if err != nil {
@@ -107,6 +107,7 @@ account key is stored in the home's keyring under the moniker (UNENCRYPTED).`,
 			fmt.Fprintf(stdout, "  node id     %s\n", res.NodeID)
 			fmt.Fprintf(stdout, "  RPC         %s\n", c.RPC.ListenAddress)
 			fmt.Fprintf(stdout, "  P2P         %s\n", c.P2P.ListenAddress)
+			fmt.Fprintf(stdout, "  tx index    %s\n", c.TxIndex.Indexer)
 			fmt.Fprintf(stdout, "  member      %s %s (all roles, %s)\n", moniker, res.Keys[0].Address(), balance)
 			fmt.Fprintf(stdout, "  keyring     %s (UNENCRYPTED: keep this home private)\n", keyring.Dir(c.RootDir))
 			fmt.Fprintf(stdout, "Start it with: ampd start --home %s\n", c.RootDir)
@@ -120,6 +121,7 @@ account key is stored in the home's keyring under the moniker (UNENCRYPTED).`,
 	fs.StringVar(&p2p, "p2p-laddr", home.DefaultP2PListen, "P2P listen address")
 	fs.DurationVar(&blockTime, "block-time", home.DefaultBlockTime, "pause after each block (timeout_commit)")
 	fs.StringVar(&balance, "balance", "1000000USD", "genesis balance of the operator's account")
+	fs.StringVar(&txIndex, "tx-index", home.TxIndexKV, `tx index: kv (look txs up by hash, tx_search) or null (validator profile: no index, shorter blocks under load)`)
 	return cmd
 }
 
