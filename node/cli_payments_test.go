@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -231,6 +232,11 @@ func checkPaymentsCLI(t *testing.T, amp func(args ...string) (string, string, in
 	stdout := ok("tx", "payments", "pay", "--from", "helper", "--mandate", "mandate-1", "--merchant", "shop", "--order", "demo-1", "5USD", "-o", "text")
 	if !strings.Contains(stdout, "id:") || !strings.Contains(stdout, "is escrowed: 5 USD to "+shop) {
 		t.Fatalf("text pay:\n%s", stdout)
+	}
+	// The capture reads as one line with the payment's id and amount,
+	// which its event leaves to the tx's created and escrow transfer events.
+	if !regexp.MustCompile(`payment payment-\d+ of 5USD under mandate-1 to merchant ` + shop + `, in escrow until \d{4}-`).MatchString(stdout) {
+		t.Fatalf("text pay, capture line:\n%s", stdout)
 	}
 	stdout = ok("query", "delegation", "mandate", "mandate-1", "-o", "text")
 	for _, want := range []string{"activated", "5 USD (5%) in 1 payment(s)", "available:", "95 USD", "(shop)"} {

@@ -209,10 +209,23 @@ func (e *env) submitReading(cmd *cobra.Command, from, memo string, build builder
 // describeEvents renders the money movements of a tx for people.
 func describeEvents(ctx context.Context, c *client.Client, evs []client.Event) []string {
 	var out []string
+	var created string
+	var moved map[string]string // the attributes of the tx's last transfer
 	for _, ev := range evs {
 		attrs := map[string]string{}
 		for _, a := range ev.Attrs {
 			attrs[a.Key] = a.Value
+		}
+		switch ev.Type {
+		case "created":
+			created = attrs["id"]
+		case "transfer":
+			moved = attrs
+		case "payment_captured":
+			// A capture names only the mandate, merchant and release; the
+			// payment id, asset and amount are in the tx's created and
+			// escrow transfer events.
+			attrs["payment_id"], attrs["asset"], attrs["amount"] = created, moved["asset"], moved["amount"]
 		}
 		amount := attrs["amount"]
 		if amt, err := chain.ParseBaseUnits(amount); err == nil && attrs["asset"] != "" {
