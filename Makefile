@@ -56,6 +56,8 @@ test-short:
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./chain/... ./modules/... ./app/... ./contracts/... ./testnet/loadgen/...
 	$(GO) run ./testnet/cmd/ampbench
+	@echo "agent payments against transfers on the validator profile (no tx index, docs/operating.md):"
+	$(GO) run ./testnet/cmd/ampbench -validators 1 -systems amp,pay -revokes 0 -runs 2 -tx-index null
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt-formatted:"; echo "$$out"; exit 1; fi

@@ -37,6 +37,9 @@ type Settings struct {
 	TimeoutCommit time.Duration
 	// LogLevel is the nodes' log_level.
 	LogLevel string
+	// TxIndex is tx_index.indexer ("kv" or "null"); empty keeps the
+	// default.
+	TxIndex string
 }
 
 // DefaultSettings: the node defaults with 500 ms blocks.
@@ -51,6 +54,9 @@ func (s Settings) Apply(c *cfg.Config) {
 	}
 	if s.LogLevel != "" {
 		c.LogLevel = s.LogLevel
+	}
+	if s.TxIndex != "" {
+		c.TxIndex.Indexer = s.TxIndex
 	}
 }
 
@@ -119,7 +125,7 @@ func DefaultOptions() Options {
 		Settings: DefaultSettings(),
 		Load:     loadgen.DefaultConfig(),
 		Accounts: 2000,
-		MaxRate:  8000,
+		MaxRate:  16000,
 		BinDir:   "bin",
 		Systems:  []string{"amp", "pay", "pay-rule", "kvstore"},
 		Runs:     1,

@@ -34,6 +34,7 @@ func main() {
 	flag.IntVar(&o.Accounts, "accounts", o.Accounts, "sending accounts (kvstore lanes)")
 	flag.IntVar(&o.MaxRate, "max-rate", o.MaxRate, "transfers signed up front per second of run")
 	flag.DurationVar(&o.Settings.TimeoutCommit, "timeout-commit", o.Settings.TimeoutCommit, "consensus.timeout_commit of both nodes")
+	flag.StringVar(&o.Settings.TxIndex, "tx-index", "", "tx_index.indexer of every node: kv (the node default) or null (the validator profile, docs/operating.md)")
 	flag.StringVar(&o.Settings.LogLevel, "log-level", o.Settings.LogLevel, "log_level of both nodes")
 	flag.StringVar(&o.Dir, "dir", "", "folder for homes and logs (default: temporary, removed)")
 	flag.BoolVar(&o.Keep, "keep", false, "keep the temporary folder")
@@ -52,6 +53,10 @@ func main() {
 	flag.DurationVar(&o.RevokeWindow, "revoke-window", o.RevokeWindow, "length of the revoke phase's payment stream")
 	flag.DurationVar(&o.RevokeAfter, "revoke-after", o.RevokeAfter, "when the revokes are sent, from the start of the revoke phase")
 	flag.Parse()
+	if t := o.Settings.TxIndex; t != "" && t != "kv" && t != "null" {
+		fmt.Fprintf(os.Stderr, "ampbench: -tx-index: %q is neither kv nor null\n", t)
+		os.Exit(2)
+	}
 	o.Systems = strings.Split(*systems, ",")
 	o.Validators = nil
 	for _, v := range strings.Split(*validators, ",") {
