@@ -257,21 +257,35 @@ func (c *Client) waitInBlocks(ctx context.Context, hash []byte) (*TxResult, erro
 	}
 }
 
-// findIn returns the result of the tx with hash if block b holds it.
+// findIn returns the result of the tx with hash if block b holds it. A
+// node serves a block as soon as it is stored, before the block is
+// executed, so its results may not be there yet ("could not find
+// results"): findIn asks again until they are or ctx is done.
 func (c *Client) findIn(ctx context.Context, b *ctypes.ResultBlock, hash []byte) (*TxResult, error) {
 	for i, tx := range b.Block.Txs {
 		if h := chain.TxHash(tx); string(h[:]) != string(hash) {
 			continue
 		}
 		height := b.Block.Height
-		br, err := c.rpc.BlockResults(ctx, &height)
-		if err != nil {
-			return nil, nodeErr("block_results", err)
+		t := time.NewTicker(c.pollEvery())
+		defer t.Stop()
+		for {
+			br, err := c.rpc.BlockResults(ctx, &height)
+			if err == nil {
+				if i >= len(br.TxResults) {
+					return nil, fmt.Errorf("block_results of height %d has %d results for %d txs", height, len(br.TxResults), len(b.Block.Txs))
+				}
+				return resultFromExec(strings.ToUpper(hex.EncodeToString(hash)), height, uint32(i), *br.TxResults[i], tx), nil
+			}
+			if ctx.Err() == nil && !strings.Contains(err.Error(), "could not find results for height") {
+				return nil, nodeErr("block_results", err)
+			}
+			select {
+			case <-ctx.Done():
+				return nil, &TimeoutError{TxHash: strings.ToUpper(hex.EncodeToString(hash))}
+			case <-t.C:
+			}
 		}
-		if i >= len(br.TxResults) {
-			return nil, fmt.Errorf("block_results of height %d has %d results for %d txs", height, len(br.TxResults), len(b.Block.Txs))
-		}
-		return resultFromExec(strings.ToUpper(hex.EncodeToString(hash)), height, uint32(i), *br.TxResults[i], tx), nil
 	}
 	return nil, nil
 }
