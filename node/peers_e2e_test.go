@@ -16,7 +16,6 @@ import (
 	"github.com/amp-ledger/amp/node"
 	"github.com/amp-ledger/amp/node/client"
 	"github.com/amp-ledger/amp/node/home"
-	"github.com/amp-ledger/amp/node/keyring"
 )
 
 // TestRemovedMemberNodeIsDisconnected runs two nodes in this process with
@@ -93,15 +92,7 @@ func TestRemovedMemberNodeIsDisconnected(t *testing.T) {
 	idB := p2p.ID(nfB.NodeID)
 	idA := p2p.ID(resA.NodeID)
 
-	kr, err := keyring.OpenHome(dirA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(a.RPCURL(), kr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.PollInterval = 30 * time.Millisecond
+	c, kr := homeClient(t, dirA, a)
 	cb, err := client.New(b.RPCURL(), nil)
 	if err != nil {
 		t.Fatal(err)

@@ -163,7 +163,7 @@ func (c *Client) Tx(ctx context.Context, hash string) (*TxResult, error) {
 			return nil, &Error{Code: chain.ErrNotFound.Code, Reason: chain.ErrNotFound.Reason,
 				Message: fmt.Sprintf("tx %s is not in a block (yet)", strings.ToUpper(hex.EncodeToString(h)))}
 		}
-		if IsIndexDisabled(err) {
+		if indexDisabled(err) {
 			return nil, fmt.Errorf("%w: this node keeps no tx index (tx_index = \"null\"); ask a node with tx_index = \"kv\"", ErrNoTxIndex)
 		}
 		return nil, nodeErr("tx", err)
@@ -191,7 +191,7 @@ func (c *Client) WaitTx(ctx context.Context, hash string) (*TxResult, error) {
 		if ctx.Err() != nil {
 			return nil, &TimeoutError{TxHash: strings.ToUpper(hash)}
 		}
-		if IsIndexDisabled(err) {
+		if indexDisabled(err) {
 			return c.waitInBlocks(ctx, h)
 		}
 		if !strings.Contains(err.Error(), "not found") {
@@ -212,9 +212,9 @@ func (c *Client) pollEvery() time.Duration {
 	return DefaultPollInterval
 }
 
-// IsIndexDisabled reports whether err is a node saying it keeps no tx
+// indexDisabled reports whether err is a node saying it keeps no tx
 // index (tx_index = "null").
-func IsIndexDisabled(err error) bool {
+func indexDisabled(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "indexing is disabled")
 }
 
